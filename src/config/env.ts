@@ -1,0 +1,50 @@
+// ${VAR} and ${VAR:-default} in config strings; `$${` writes a literal `${`.
+import type { ValidationIssue } from '../util/validate.ts';
+
+const REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}?/g;
+
+/**
+ * Returns a copy of `value` with every string substituted. Problems (unset
+ * variable without default, malformed reference) are pushed to `issues`.
+ * `onString(path, fromEnv)` is told about every string leaf.
+ * A string that is exactly one reference and yields a number or boolean
+ * (`"${AEON_PORT:-7777}"`) becomes that number or boolean.
+ */
+export function expandEnv(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  issues: ValidationIssue[],
+  onString: (path: string, fromEnv: boolean) => void = () => {},
+  at = '',
+): unknown {
+  if (typeof value === 'string') {
+    let fromEnv = false;
+    const out = value.replace(REF, (whole, name: string | undefined, dflt: string | undefined, bad: string | undefined) => {
+      if (whole === '$${') return '${';
+      if (name === undefined) {
+        issues.push({ path: at || '(root)', message: `has a malformed reference "${whole}"`, hint: 'write ${NAME} or ${NAME:-default}; names are letters, digits and _' });
+        void bad;
+        return whole;
+      }
+      fromEnv = true;
+      const v = env[name];
+      if (v !== undefined && v !== '') return v;
+      if (dflt !== undefined) return dflt;
+      issues.push({ path: at || '(root)', message: `uses environment variable ${name}, which is not set`, hint: `set ${name} (in /etc/aeon/env under systemd) or write \${${name}:-default}` });
+      return '';
+    });
+    onString(at, fromEnv);
+    if (fromEnv && /^\$\{[^}]+\}$/.test(value)) {
+      if (/^-?\d+(\.\d+)?$/.test(out) && !/(key|token|password|id|name|model|topic)$/.test(at)) return Number(out);
+      if (out === 'true' || out === 'false') return out === 'true';
+    }
+    return out;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, issues, onString, `${at}[${i}]`));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, env, issues, onString, at ? `${at}.${k}` : k);
+    return out;
+  }
+  return value;
+}

@@ -1,0 +1,9 @@
+// Every JSON Schema that is known at build time, by validator name. They are
+// compiled ahead of time into src/gen/validators.js (scripts/gen-validators.mjs)
+// so the device never loads ajv's compiler to check its own config.
+import { boardSchema, configSchema } from './config/schema.ts';
+
+export const SCHEMAS: Record<string, object> = {
+  config: configSchema,
+  board: boardSchema,
+};
