@@ -23,6 +23,10 @@ export interface ToolSpec {
 }
 
 export interface LlmRequest {
+  /**
+   * The model the caller had in mind, for logs. Each provider sends its own
+   * `ModelConfig.model`, so one request can travel down a fallback chain.
+   */
   model: string;
   system: string;
   messages: ChatMessage[];
@@ -40,15 +44,38 @@ export type LlmErrorKind = 'auth' | 'rate_limit' | 'timeout' | 'server' | 'bad_r
  * The one stream-event union. A provider's stream yields any number of `text`,
  * `tool_call` and `usage` events, then exactly one `done` or one `error`, and ends.
  * `tool_call` events come whole (arguments fully reassembled), in the order the model made them.
+ * A `done` with tool calls before it has stop `tool_use`, whatever the wire said
+ * (some servers answer `stop` after a tool call).
  */
 export type StreamEvent =
   | { type: 'text'; delta: string }
   | { type: 'tool_call'; call: ToolCall }
-  | { type: 'usage'; input: number; output: number }
+  | UsageEvent
   | { type: 'done'; stop: StopReason }
   | { type: 'error'; error: LlmError };
 
-/** Failures are data. `retryable` is true for 429, 5xx, network and timeout errors. */
+/**
+ * Token counts for one request: at most one per stream, just before `done`, with
+ * the final totals (never deltas, so a consumer stores it as is). `model` is the
+ * `<provider>/<model>` id that produced it (behind a router: the one that
+ * answered) and `cost_usd` its price from the built-in table or config.
+ */
+export interface UsageEvent {
+  type: 'usage';
+  input: number;
+  output: number;
+  model?: string;
+  cost_usd?: number;
+}
+
+/**
+ * Failures are data. `retryable` is true for 429, 5xx, network and timeout errors.
+ * Kinds: `auth` 401/403 · `rate_limit` 429 · `timeout` connect, first byte or idle
+ * bound hit · `server` 5xx or a provider error mid-stream · `bad_request` other 4xx
+ * (the model or request is wrong; the message says how) · `bad_response` the stream
+ * broke the protocol or a size bound · `network` refused, reset, DNS, stream cut
+ * short · `aborted` the caller's signal · `budget` out of credits or quota.
+ */
 export interface LlmError {
   kind: LlmErrorKind;
   retryable: boolean;
