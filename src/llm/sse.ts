@@ -35,6 +35,13 @@ const ERROR_BODY_MAX = 16 * 1024;
 
 const ABORTED: LlmError = Object.freeze({ kind: 'aborted', retryable: false, message: 'The request was cancelled.' });
 
+// When the consumer stops reading after the last event it wanted ([DONE],
+// message_stop), the rest of the body (usually just its end) is read in the
+// background so the socket goes back to the keep-alive pool; a server that keeps
+// talking past these bounds gets its connection closed instead.
+const DRAIN_MAX_BYTES = 64 * 1024;
+const DRAIN_MAX_MS = 2_000;
+
 /**
  * POSTs `req.body` and yields the response's events. Bounds (from `req.limits`):
  * connect time; time to the first body byte; silence between chunks; total body
@@ -65,16 +72,23 @@ export async function* postSse(req: SseRequest, signal: AbortSignal): AsyncGener
   signal.addEventListener('abort', onAbort, { once: true });
   let timer = setTimeout(onTimeout, limits.first_byte_timeout_ms);
   let body: Dispatcher.ResponseData['body'] | undefined;
+  let bytes = 0;
+  let failed = false;
 
+  const fail = (error: LlmError): SseItem => {
+    failed = true;
+    return { type: 'error', error };
+  };
   const failure = (e: unknown, phase: 'request' | 'stream'): SseItem => {
-    if (why === 'aborted') return { type: 'error', error: { ...ABORTED } };
+    if (why === 'aborted') return fail({ ...ABORTED });
     if (why === 'timeout') {
-      const error = waitingFirstByte
-        ? err('timeout', true, `${ctx.host} sent nothing within ${seconds(limits.first_byte_timeout_ms)} of the request (first-byte timeout).`)
-        : err('timeout', true, `${ctx.host} went silent for ${seconds(limits.idle_timeout_ms)} mid-answer (idle timeout).`);
-      return { type: 'error', error };
+      return fail(
+        waitingFirstByte
+          ? err('timeout', true, `${ctx.host} sent nothing within ${seconds(limits.first_byte_timeout_ms)} of the request (first-byte timeout).`)
+          : err('timeout', true, `${ctx.host} went silent for ${seconds(limits.idle_timeout_ms)} mid-answer (idle timeout).`),
+      );
     }
-    return { type: 'error', error: networkError(e, ctx, phase) };
+    return fail(networkError(e, ctx, phase));
   };
 
   try {
@@ -96,14 +110,14 @@ export async function* postSse(req: SseRequest, signal: AbortSignal): AsyncGener
 
     if (res.statusCode < 200 || res.statusCode > 299) {
       const text = await readCapped(body, ERROR_BODY_MAX);
-      yield { type: 'error', error: statusError(res.statusCode, res.headers, text, ctx) };
+      yield fail(statusError(res.statusCode, res.headers, text, ctx));
       return;
     }
     const contentType = String(res.headers['content-type'] ?? '');
     if (contentType.includes('json')) {
       // A server that ignored `stream: true` or reports an error with 200.
       const detail = ctx.scrub(parseErrorBody(await readCapped(body, ERROR_BODY_MAX)).message ?? '');
-      yield { type: 'error', error: err('bad_response', false, `${ctx.label} answered with JSON instead of an event stream${detail ? `: ${detail}` : '.'}`) };
+      yield fail(err('bad_response', false, `${ctx.label} answered with JSON instead of an event stream${detail ? `: ${detail}` : '.'}`));
       return;
     }
 
@@ -122,9 +136,10 @@ export async function* postSse(req: SseRequest, signal: AbortSignal): AsyncGener
       },
     });
     const decoder = new TextDecoder(); // stream mode: a UTF-8 sequence split across chunks stays whole
-    let bytes = 0;
     try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+      // destroyOnReturn: false, so that a consumer stopping after the last event
+      // leaves the body to the drain below instead of killing the socket.
+      for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
         if (waitingFirstByte) {
           waitingFirstByte = false;
           clearTimeout(timer);
@@ -134,12 +149,12 @@ export async function* postSse(req: SseRequest, signal: AbortSignal): AsyncGener
         }
         bytes += chunk.length;
         if (bytes > limits.max_response_bytes) {
-          yield { type: 'error', error: err('bad_response', false, `The answer from ${ctx.host} exceeded ${limits.max_response_bytes} bytes; stopped reading.`) };
+          yield fail(err('bad_response', false, `The answer from ${ctx.host} exceeded ${limits.max_response_bytes} bytes; stopped reading.`));
           return;
         }
         parser.feed(decoder.decode(chunk, { stream: true }));
         if (oversized) {
-          yield { type: 'error', error: err('bad_response', false, `${ctx.host} sent a single event larger than ${limits.max_event_bytes} bytes; stopped reading.`) };
+          yield fail(err('bad_response', false, `${ctx.host} sent a single event larger than ${limits.max_event_bytes} bytes; stopped reading.`));
           return;
         }
         for (let i = 0; i < pending.length; i++) yield pending[i]!;
@@ -152,8 +167,10 @@ export async function* postSse(req: SseRequest, signal: AbortSignal): AsyncGener
   } finally {
     clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);
-    // Ending early (error, abort, the consumer stopped): free the socket now.
-    if (body && !body.readableEnded) body.destroy();
+    if (body && !body.readableEnded) {
+      if (failed || why) body.destroy(); // a broken or abandoned exchange: free the socket now
+      else body.dump({ limit: bytes + DRAIN_MAX_BYTES, signal: AbortSignal.timeout(DRAIN_MAX_MS) }).catch(() => {});
+    }
   }
 }
 

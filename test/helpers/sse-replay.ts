@@ -63,6 +63,8 @@ export interface ReplayServer {
   requests: RecordedRequest[];
   /** Bytes written to response bodies so far (to check that a client stopped reading). */
   bytesSent: () => number;
+  /** TCP connections accepted so far (keep-alive reuse shows as fewer connections than requests). */
+  connections: () => number;
   /** Stops listening and destroys open connections (stalled replies included). */
   close: () => Promise<void>;
 }
@@ -72,6 +74,7 @@ export async function startReplayServer(opts: { script: Script }): Promise<Repla
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let sent = 0;
+  let accepted = 0;
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const chunks: Buffer[] = [];
@@ -94,6 +97,7 @@ export async function startReplayServer(opts: { script: Script }): Promise<Repla
     handle(req, res).catch(() => res.destroy());
   });
   server.on('connection', (sock) => {
+    accepted++;
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
   });
@@ -104,6 +108,7 @@ export async function startReplayServer(opts: { script: Script }): Promise<Repla
     port,
     requests,
     bytesSent: () => sent,
+    connections: () => accepted,
     close: async () => {
       for (const t of timers) clearTimeout(t);
       for (const s of sockets) s.destroy();
