@@ -189,12 +189,13 @@ export class HealthServer {
 
   #readyz(req: IncomingMessage, res: ServerResponse): void {
     let checks: Record<string, ReadyCheck>;
+    let ready: boolean;
     try {
       checks = this.#o.ready();
+      ready = Object.values(checks).every((c) => c.ready === true);
     } catch (err) {
       return this.#reply(req, res, '/readyz', 503, { ready: false, error: `readiness check failed: ${(err as Error).message}`, checks: {} });
     }
-    const ready = Object.values(checks).every((c) => c.ready);
     this.#reply(req, res, '/readyz', ready ? 200 : 503, { ready, checks });
   }
 
