@@ -173,8 +173,10 @@ function errorFields(json: unknown): { message?: string; code?: string | number 
     const code = (typeof e.code === 'string' || typeof e.code === 'number' ? e.code : undefined) ?? (typeof e.type === 'string' ? e.type : undefined);
     return { ...(message !== undefined && { message }), ...(code !== undefined && { code }) };
   }
+  // vLLM and FastAPI servers: the fields sit at the top level.
   const message = typeof o.message === 'string' ? o.message : typeof o.detail === 'string' ? o.detail : undefined;
-  return message !== undefined ? { message } : {};
+  const code = typeof o.code === 'string' || typeof o.code === 'number' ? o.code : undefined;
+  return { ...(message !== undefined && { message }), ...(code !== undefined && { code }) };
 }
 
 function clip(s: string): string {

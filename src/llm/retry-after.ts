@@ -15,6 +15,8 @@ export function retryAfterMs(headers: Record<string, HeaderValue>, now: number =
   const value = first(headers['retry-after'])?.trim();
   if (!value) return undefined;
   if (/^\d+(\.\d+)?$/.test(value)) return Math.ceil(Number(value) * 1000);
+  // An HTTP-date always names a weekday and month; Date.parse alone would take "-3" as a year.
+  if (!/[a-z]{3}/i.test(value)) return undefined;
   const at = Date.parse(value);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);
