@@ -85,8 +85,14 @@ const timer = setInterval(() => {
     const inspector = require('node:inspector');
     const session = new inspector.Session();
     session.connectToMainThread();
-    // reallyExit: no 'exit' listeners (they run on the sick loop) and no "waiting for the debugger" line.
-    session.post('Runtime.evaluate', { expression: 'typeof process.reallyExit === "function" ? process.reallyExit(' + code + ') : process.exit(' + code + ')' });
+    // Runs on the main thread, inside whatever it is stuck in. reallyExit skips 'exit'
+    // listeners (they would run on the sick loop). stderr is closed first because
+    // Node prints "Waiting for the debugger to disconnect..." at exit while this
+    // session is attached, which would mislead whoever reads the journal.
+    session.post('Runtime.evaluate', {
+      expression: '(() => { try { process.getBuiltinModule("node:fs").closeSync(2); } catch {} ' +
+        '(typeof process.reallyExit === "function" ? process.reallyExit : process.exit)(' + code + '); })()',
+    });
   } catch {}
 }, checkMs);
 `;
