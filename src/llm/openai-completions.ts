@@ -10,7 +10,7 @@ import { ToolCallAssembler } from './tool-calls.ts';
 /** The parts of a `chat.completion.chunk` we read; everything else is ignored. */
 interface Chunk {
   choices?: Array<{ delta?: { content?: unknown; tool_calls?: unknown }; finish_reason?: string | null }>;
-  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+  usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null;
   /** OpenRouter and OpenAI report failures mid-stream as a chunk with `error`. */
   error?: unknown;
   /** vLLM's error shape: `{"object": "error", "message": ...}`. */
@@ -74,7 +74,7 @@ async function* streamChat(
       return;
     }
     const u = chunk.usage;
-    if (u && typeof u === 'object') usage = { input: u.prompt_tokens ?? 0, output: u.completion_tokens ?? 0 };
+    if (u && typeof u === 'object') usage = { input: count(u.prompt_tokens), output: count(u.completion_tokens) };
 
     const choice = chunk.choices?.[0];
     if (!choice) continue;
@@ -111,6 +111,10 @@ async function* streamChat(
   if (usage) yield pricedUsage(model, usage.input, usage.output);
   // Some servers (older Ollama) say "stop" after a tool call; the calls decide.
   yield { type: 'done', stop: toolCalls > 0 ? 'tool_use' : (finish ?? 'end') };
+}
+
+function count(n: unknown): number {
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : 0;
 }
 
 function stopReason(reason: string): StopReason {

@@ -48,7 +48,11 @@ const DRAIN_MAX_MS = 2_000;
  * bytes; and the size of one event, held in the parser's fixed buffer so an
  * oversized event fails instead of growing memory. Aborting `signal` cancels
  * the request and yields an `aborted` error. Breaking out of the loop early
- * closes the response.
+ * ends the response (its tail is drained so the socket can be reused).
+ *
+ * The idle clock runs while the consumer handles an event, so a consumer must
+ * not block between events for anything near `idle_timeout_ms` (dialogs buffer
+ * deltas and render on their own schedule).
  */
 export async function* postSse(req: SseRequest, signal: AbortSignal): AsyncGenerator<SseItem, void, undefined> {
   const { limits, errors: ctx } = req;
@@ -110,7 +114,7 @@ export async function* postSse(req: SseRequest, signal: AbortSignal): AsyncGener
 
     if (res.statusCode < 200 || res.statusCode > 299) {
       const text = await readCapped(body, ERROR_BODY_MAX);
-      yield fail(statusError(res.statusCode, res.headers, text, ctx));
+      yield why ? failure(undefined, 'request') : fail(statusError(res.statusCode, res.headers, text, ctx));
       return;
     }
     const contentType = String(res.headers['content-type'] ?? '');
