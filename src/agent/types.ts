@@ -25,7 +25,7 @@ export interface AgentControl {
   sessionKey(inbound: Pick<Inbound, 'dialog' | 'chat' | 'agent'>): string;
   /** Aborts the running turn of a session and drops its queue. True when something was cancelled. */
   cancel(session: string): boolean;
-  /** Cancels, then forgets the session's history and summary. */
-  reset(session: string): void;
+  /** Cancels, waits for the running turn to stop, then forgets the session's history and summary. */
+  reset(session: string): Promise<void>;
   stats(): AgentStats;
 }

@@ -8,7 +8,8 @@ const REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}?/
  * variable without default, malformed reference) are pushed to `issues`.
  * `onString(path, fromEnv)` is told about every string leaf.
  * A string that is exactly one reference and yields a number or boolean
- * (`"${AEON_PORT:-7777}"`) becomes that number or boolean.
+ * (`"${AEON_PORT:-7777}"`) becomes that number or boolean; one that yields an
+ * empty string (`"${TELEGRAM_BOT_TOKEN:-}"`) leaves its key out.
  */
 export function expandEnv(
   value: unknown,
@@ -35,6 +36,8 @@ export function expandEnv(
     });
     onString(at, fromEnv);
     if (fromEnv && /^\$\{[^}]+\}$/.test(value)) {
+      // "${TOKEN:-}" that yields nothing means "not set": the key is left out.
+      if (out === '') return undefined;
       if (/^-?\d+(\.\d+)?$/.test(out) && !/(key|token|password|id|name|model|topic)$/.test(at)) return Number(out);
       if (out === 'true' || out === 'false') return out === 'true';
     }
@@ -43,7 +46,10 @@ export function expandEnv(
   if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, issues, onString, `${at}[${i}]`));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, env, issues, onString, at ? `${at}.${k}` : k);
+    for (const [k, v] of Object.entries(value)) {
+      const x = expandEnv(v, env, issues, onString, at ? `${at}.${k}` : k);
+      if (x !== undefined) out[k] = x;
+    }
     return out;
   }
   return value;

@@ -4,10 +4,10 @@
 // consistency) so the SD card sees few fsyncs; one writer (this process).
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { ToolCall } from '../llm/types.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { openSqlite } from './sqlite.ts';
 
 export type Role = 'user' | 'assistant' | 'tool';
 
@@ -109,7 +109,7 @@ export class Store {
     if (file !== ':memory:' && !opts.readonly) fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     let db: Db;
     try {
-      db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+      db = openSqlite(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
     } catch (err) {
       throw new StoreError(`cannot open database ${file}: ${(err as Error).message}`);
     }

@@ -149,8 +149,13 @@ function nearEnum(e: AjvError): string | undefined {
   return near ? `did you mean "${near}"?` : undefined;
 }
 
-/** The candidate within edit distance 2 (or a third of the length), if any. */
+/** A candidate the word starts, else the one within edit distance 2 (or a third of the length), if any. */
 export function closest(word: string, candidates: string[]): string | undefined {
+  const lower = word.toLowerCase();
+  if (lower.length >= 3) {
+    const prefixed = candidates.find((c) => c.toLowerCase().startsWith(lower));
+    if (prefixed) return prefixed;
+  }
   let best: string | undefined;
   let bestD = Math.max(2, Math.floor(word.length / 3)) + 1;
   for (const c of candidates) {
