@@ -3,10 +3,13 @@
 import { CliDialog } from '../dialogs/cli.ts';
 import { boot } from './boot.ts';
 import { EXIT, UsageError, type CommandContext } from './context.ts';
-import { startDevice } from './device.ts';
+import { applyBudgetFlags, startDevice } from './device.ts';
+import { makeLogger } from './boot.ts';
 
 export async function run(ctx: CommandContext): Promise<number> {
   if (ctx.args.length) throw new UsageError(`unexpected argument: ${ctx.args[0]}`);
+  // The board budget's V8 flags (heap limit...) need a fresh process when absent.
+  await applyBudgetFlags(ctx.config().config, makeLogger(ctx, {}));
   const rt = await boot(ctx, {});
   const log = rt.log;
   const device = await startDevice(rt, ctx.config().config);
