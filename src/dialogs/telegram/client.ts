@@ -1,5 +1,10 @@
-// The Bot API client: node-telegram-bot-api's `Api` over npm undici (one HTTP
-// stack for the whole process, docs/measurements), with our own retry policy so
+// The Bot API client: node-telegram-bot-api's typed `Api` (one method per Bot
+// API method) with its requests sent by npm undici, the HTTP stack the LLM
+// layer already loads (docs/measurements). We override `Api.request` instead of
+// only injecting `fetch`: the library's transport probes `new Request(...)` on
+// every call to decide how to encode uploads, and touching that global loads
+// Node's bundled undici, a second HTTP stack of several megabytes. aeon never
+// uploads, so a JSON body is all it needs. Our retry policy lives in `call`, so
 // every method honours 429 `retry_after` the same way and a stop aborts every
 // wait. Errors leave this file as `TelegramError` with the bot token scrubbed:
 // the token is part of every API URL and must never reach a log or a person.
@@ -66,10 +71,7 @@ export class TelegramClient {
     this.apiRoot = opts.apiRoot.replace(/\/+$/, '');
     // Long polls hold a request open up to 50 s; keep-alive reuses the one socket.
     this.#dispatcher = new Agent({ keepAliveTimeout: 60_000, connect: { timeout: 15_000 }, headersTimeout: 90_000, bodyTimeout: 90_000 });
-    const dispatcher = this.#dispatcher;
-    const fetchImpl = ((url: string, init: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
-    // maxRetries 0: the retry policy lives in `call` (one place, abortable, per-chat pauses).
-    this.api = new Api(opts.token, { apiRoot: this.apiRoot, fetch: fetchImpl, maxRetries: 0, timeoutMs: opts.timeoutMs ?? 30_000 });
+    this.api = new UndiciApi(opts.token, this.apiRoot, this.#dispatcher, opts.timeoutMs ?? 30_000, (t) => this.scrub(t));
   }
 
   /** Runs one API call with the retry policy. Throws `TelegramError` (token-free). */
@@ -149,6 +151,54 @@ export class TelegramClient {
 
   async close(): Promise<void> {
     await this.#dispatcher.destroy().catch(() => {});
+  }
+}
+
+/** `Api` whose every method is one JSON POST through undici. */
+class UndiciApi extends Api {
+  readonly #base: string;
+  readonly #dispatcher: Agent;
+  readonly #timeoutMs: number;
+  readonly #scrub: (text: string) => string;
+
+  constructor(token: string, apiRoot: string, dispatcher: Agent, timeoutMs: number, scrub: (text: string) => string) {
+    // The base class builds a transport we never call; give it a fetch so it never looks for the global one.
+    super(token, { apiRoot, fetch: (() => Promise.reject(new Error('unused'))) as unknown as typeof fetch, maxRetries: 0 });
+    this.#base = `${apiRoot}/bot${token}/`;
+    this.#dispatcher = dispatcher;
+    this.#timeoutMs = timeoutMs;
+    this.#scrub = scrub;
+  }
+
+  protected override async request<R>(method: string, params?: Record<string, unknown>, signal?: AbortSignal): Promise<R> {
+    // A long poll must outlast Telegram's wait; the poller also bounds it.
+    const poll = method === 'getUpdates' && typeof params?.timeout === 'number' ? params.timeout * 1000 + 15_000 : 0;
+    const limit = AbortSignal.timeout(poll || this.#timeoutMs);
+    let status = 0;
+    let text: string;
+    try {
+      const res = await undiciFetch(this.#base + method, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(params ?? {}),
+        signal: signal ? AbortSignal.any([signal, limit]) : limit,
+        dispatcher: this.#dispatcher,
+      });
+      status = res.status;
+      text = await res.text();
+    } catch (err) {
+      const timedOut = limit.aborted && !signal?.aborted;
+      throw new TelegramError(method, 0, timedOut ? 'request timed out' : signal?.aborted ? 'aborted' : this.#scrub(describeCause(err)));
+    }
+    let body: { ok?: boolean; result?: unknown; error_code?: unknown; description?: unknown; parameters?: { retry_after?: number; migrate_to_chat_id?: number } };
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new TelegramError(method, status >= 400 ? status : 502, `HTTP ${status} with a body that is not JSON`);
+    }
+    if (body.ok === true) return body.result as R;
+    const code = typeof body.error_code === 'number' ? body.error_code : status || 500;
+    throw new TelegramApiError(code, typeof body.description === 'string' ? body.description : `HTTP ${status}`, body.parameters);
   }
 }
 
