@@ -83,6 +83,7 @@ describe('telegram groups', () => {
     const ann = bench.person(111, { chatId: -100123, type: 'supergroup', firstName: 'Ann', userName: 'ann' });
     const bob = bench.person(333, { chatId: -100123, type: 'supergroup', firstName: 'Bob' });
     await ann.say('hello everyone');
+    await ann.say('/weather'); // not one of our commands: group chatter too
     await bob.say('@TestNameBot what time is it?');
     const first = await waitFor('answer to the mention', () => bench.messages(-100123)[0]);
     assert.equal(first.text, 'answer for -100123');

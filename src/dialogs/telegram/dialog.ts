@@ -218,7 +218,8 @@ export class TelegramDialog implements Dialog {
     const cmd = parseCommand(rawText, this.#me.username);
     if (cmd?.forOther) return false;
 
-    if (group && !cmd && !this.#mentioned(m, rawText) && !this.#repliedToMe(m) && cfg.group_mode !== 'all') return false;
+    // In a group, only our own commands, a mention or a reply address the bot (unless group_mode is "all").
+    if (group && !cmd?.known && !this.#mentioned(m, rawText) && !this.#repliedToMe(m) && cfg.group_mode !== 'all') return false;
 
     const now = this.#now();
     if (!isAllowed(this.#lists, chat.id, from.id, group)) {
