@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Loaded } from './config/index.ts';
 import { EXIT, UsageError, type CommandContext } from './cli/context.ts';
+import { bakedBoard } from './cli/version.ts';
 
 const COMMANDS: Record<string, { summary: string; usage: string; load: () => Promise<(ctx: CommandContext) => Promise<number>> }> = {
   run: { summary: 'run aeon (default): dialogs, health server, watchdog', usage: 'aeon run [--config PATH]', load: async () => (await import('./cli/run.ts')).run },
@@ -76,7 +77,8 @@ export async function main(argv: string[]): Promise<number> {
     configPath: values.config,
     session: values.session,
     usage: cmd.usage,
-    config: () => (loaded ??= loadConfig({ path: values.config })),
+    // The single binary bakes in its board; from source the config (or x64) decides.
+    config: () => (loaded ??= loadConfig({ path: values.config, defaultBoard: bakedBoard() })),
     stdout: process.stdout,
     stderr: process.stderr,
   };

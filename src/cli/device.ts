@@ -12,7 +12,7 @@ import { SdNotify } from '../device/sd-notify.ts';
 import { heapBudgetBytes, livenessCheck, Watchdog } from '../device/watchdog.ts';
 import type { Logger } from '../log.ts';
 import type { Runtime } from '../runtime.ts';
-import { buildInfo } from './version.ts';
+import { VERSION } from './version.ts';
 
 export interface DeviceHandle {
   /** `http://host:port` of the health server, when it runs. */
@@ -52,7 +52,7 @@ export async function startDevice(rt: Runtime, config: Config): Promise<DeviceHa
   rt.onTurn = (t) => aeon.observeTurn(t);
   rt.statusExtra = () => {
     const p = processFacts(loop) as unknown as Record<string, unknown>;
-    return { ...p, version: buildInfo().version };
+    return { ...p, version: VERSION };
   };
 
   let server: HealthServer | undefined;

@@ -9,6 +9,13 @@ import { openSqlite } from '../store/sqlite.ts';
 /** Set by build.mjs in the single binary; absent when running from source. */
 declare const AEON_BUILD: { commit: string; board: string } | undefined;
 
+export const VERSION: string = pkg.version;
+
+/** The board baked into the single binary, if this is one (cheap: no git call). */
+export function bakedBoard(): string | undefined {
+  return typeof AEON_BUILD !== 'undefined' ? AEON_BUILD.board : undefined;
+}
+
 export function buildInfo(): { version: string; commit: string; board: string | undefined } {
   if (typeof AEON_BUILD !== 'undefined') return { version: pkg.version, commit: AEON_BUILD.commit, board: AEON_BUILD.board };
   let commit = 'unknown';
