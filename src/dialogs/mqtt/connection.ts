@@ -241,8 +241,8 @@ export class MqttConnection {
         resolve();
       });
     });
-    client.removeAllListeners();
-    client.on('error', () => {});
+    // Our listeners stay (they check the state); removing all would also remove
+    // mqtt.js's own 'close' handler, which clears its connack timer.
   }
 
   #connected(client: MqttClient): void {
