@@ -14,7 +14,7 @@ import { Store } from '../../src/store/store.ts';
 import type { Tool } from '../../src/tools/types.ts';
 import { Secrets } from '../../src/util/secrets.ts';
 import type { TestBroker } from './broker.ts';
-import { MqttTestAgent } from './mqtt-agent.ts';
+import { MqttTestAgent, type MqttAgentOptions } from './mqtt-agent.ts';
 
 let seq = 0;
 
@@ -58,7 +58,10 @@ export interface DialogHarness {
 }
 
 export interface HarnessOptions extends ConfigOverrides {
+  /** Default: a MqttTestAgent on the harness store with `script` and `maxPending`. */
   agent?: MqttTestAgent;
+  script?: MqttAgentOptions['script'];
+  maxPending?: number;
   dialog?: MqttDialogOptions;
   status?: () => Record<string, unknown>;
   /** Do not call dialog.start. */
@@ -68,7 +71,7 @@ export interface HarnessOptions extends ConfigOverrides {
 export async function startDialog(broker: TestBroker, o: HarnessOptions = {}): Promise<DialogHarness> {
   const { config, secrets } = testConfig(broker, o);
   const store = Store.open({ path: ':memory:' });
-  const agent = o.agent ?? new MqttTestAgent({ store });
+  const agent = o.agent ?? new MqttTestAgent({ store, ...(o.script ? { script: o.script } : {}), ...(o.maxPending ? { maxPending: o.maxPending } : {}) });
   const logs: LogLine[] = [];
   const log = createLogger({
     level: 'debug',
