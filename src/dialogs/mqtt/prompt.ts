@@ -18,7 +18,7 @@ export function parsePrompt(payload: Buffer, maxBytes: number): Parsed<PromptPay
       ...echoesFromHead(payload),
     };
   }
-  const text = payload.toString('utf8');
+  const text = stripBom(payload.toString('utf8'));
   const start = firstNonSpace(text);
   if (text[start] !== '{') {
     if (!text.trim()) return { ok: false, error: { code: 'empty', message: 'The prompt is empty.' } };
@@ -41,7 +41,7 @@ export function parseRequest(payload: Buffer, maxBytes: number): Parsed<RequestP
   if (payload.length > maxBytes) {
     return { ok: false, error: { code: 'too_large', message: `The request is ${payload.length} bytes; the limit is ${maxBytes} bytes.` }, ...echoesFromHead(payload) };
   }
-  const text = payload.toString('utf8');
+  const text = stripBom(payload.toString('utf8'));
   if (!text.trim()) return { ok: true, value: {}, json: false };
   if (text[firstNonSpace(text)] !== '{') {
     return { ok: false, error: { code: 'invalid', message: 'A request payload must be empty or a JSON object, e.g. {"transaction": 1}.' } };
@@ -74,8 +74,13 @@ function parseObject(text: string, payload: Buffer): Parsed<Record<string, unkno
 
 function firstNonSpace(s: string): number {
   let i = 0;
-  while (i < s.length && (s[i] === ' ' || s[i] === '\n' || s[i] === '\r' || s[i] === '\t' || s[i] === '\ufeff')) i++;
+  while (i < s.length && (s[i] === ' ' || s[i] === '\n' || s[i] === '\r' || s[i] === '\t')) i++;
   return i;
+}
+
+// Some editors and Windows tools start UTF-8 with a byte order mark; JSON.parse rejects it.
+function stripBom(s: string): string {
+  return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
 }
 
 function echoesOf(o: Record<string, unknown>): { id?: Echo; transaction?: Echo } {
