@@ -52,9 +52,17 @@ export class TelegramBench {
   }
 
   static async start(): Promise<TelegramBench> {
-    const port = await freePort();
-    const emulator = new TelegramServer({ port, host: '127.0.0.1', storeTimeout: 3600 });
-    await emulator.start();
+    let emulator: Emulator | undefined;
+    for (let attempt = 0; !emulator; attempt++) {
+      // The emulator takes a fixed port: pick a free one; retry if another test took it meanwhile.
+      const candidate = new TelegramServer({ port: await freePort(), host: '127.0.0.1', storeTimeout: 3600 });
+      try {
+        await candidate.start();
+        emulator = candidate;
+      } catch (err) {
+        if (attempt >= 4) throw err;
+      }
+    }
     const proxy = new TelegramProxy(emulator.config.apiURL, TOKEN);
     await proxy.start();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aeon-tg-'));

@@ -29,7 +29,7 @@ export interface TelegramOptions {
   now?: () => number;
 }
 
-export interface DialogParts2 {
+export interface TelegramParts {
   client: TelegramClient;
   cursor: UpdateCursor;
   sender: Sender;
@@ -40,7 +40,7 @@ const QUOTE_MAX = 1000;
 export class TelegramDialog implements Dialog {
   readonly name = 'telegram';
   readonly #d: DialogDeps;
-  readonly #p: DialogParts2;
+  readonly #p: TelegramParts;
   readonly #o: TelegramOptions;
   readonly #lists: AccessLists;
   readonly #refused: Recent;
@@ -54,7 +54,7 @@ export class TelegramDialog implements Dialog {
   #me: { id?: number; username?: string } = {};
   #stopped = false;
 
-  constructor(deps: DialogDeps, parts: DialogParts2, opts: TelegramOptions = {}) {
+  constructor(deps: DialogDeps, parts: TelegramParts, opts: TelegramOptions = {}) {
     const c = deps.config.dialogs.telegram;
     this.#d = deps;
     this.#p = parts;
