@@ -1,7 +1,7 @@
 // Bot commands: parsing and the texts they answer with (markdown, rendered by
 // the sender like any answer).
-import type { AgentStats } from '../../agent/types.ts';
-import type { UsageRow } from '../../store/store.ts';
+import type { AgentControl, AgentStats } from '../../agent/types.ts';
+import type { Store, UsageRow } from '../../store/store.ts';
 import type { DialogHealth } from '../types.ts';
 
 export const COMMANDS = [
@@ -32,6 +32,45 @@ export function parseCommand(text: string, botUsername: string | undefined): Par
   const name = m[1]!.toLowerCase();
   const forOther = m[2] !== undefined && botUsername !== undefined && m[2].toLowerCase() !== botUsername.toLowerCase();
   return { name, args: m[3] ?? '', forOther, known: NAMES.has(name) };
+}
+
+export interface CommandContext {
+  deviceName: string;
+  agent: AgentControl;
+  store: Store;
+  status(): Record<string, unknown>;
+  health(): DialogHealth;
+}
+
+/** Runs one of our commands for a session; returns the answer (markdown). */
+export async function runCommand(name: string, session: string, c: CommandContext): Promise<string> {
+  switch (name) {
+    case 'start':
+      return `Hello! ${helpText(c.deviceName)}`;
+    case 'reset':
+      await c.agent.reset(session);
+      return 'Done: I forgot our conversation. What next?';
+    case 'cancel':
+      return c.agent.cancel(session) ? 'Stopped.' : 'Nothing to stop: I am not working on anything for this chat.';
+    case 'status':
+      return statusText({ deviceName: c.deviceName, status: safe(() => c.status(), {}), stats: c.agent.stats(), today: safe(() => c.store.usageSince(c.store.day()), []), telegram: c.health() });
+    case 'usage': {
+      const today = c.store.day();
+      const month = `${today.slice(0, 7)}-01`;
+      const monthName = new Date(`${month}T00:00:00Z`).toLocaleString('en-US', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+      return usageText(safe(() => c.store.usageSince(today), []), safe(() => c.store.usageSince(month), []), monthName);
+    }
+    default:
+      return helpText(c.deviceName);
+  }
+}
+
+function safe<T>(fn: () => T, fallback: T): T {
+  try {
+    return fn();
+  } catch {
+    return fallback;
+  }
 }
 
 export function helpText(deviceName: string): string {

@@ -7,15 +7,16 @@
 // has been handled without becoming one.
 import type { DialogDeps } from '../deps.ts';
 import type { Dialog, DialogHealth, Inbound, OnMessage } from '../types.ts';
+import { mentioned, quoteOf, repliedToMe, stripMention, type Me } from './addressing.ts';
 import { isAllowed, RateLimiter, Recent, refusalText, type AccessLists } from './access.ts';
 import { sleep, type TelegramClient } from './client.ts';
-import { COMMANDS, helpText, parseCommand, statusText, usageText, type ParsedCommand } from './commands.ts';
+import { COMMANDS, parseCommand, runCommand } from './commands.ts';
 import type { UpdateCursor } from './cursor.ts';
 import { FileRefused, fileNote, pickFile, saveFile } from './files.ts';
 import { Poller, type PollerOptions } from './poller.ts';
 import { TelegramReply } from './reply.ts';
 import type { Sender, Target } from './sender.ts';
-import { readUpdate, senderName, unsupportedKind, updateId, type TgMessage, type TgUser } from './update.ts';
+import { readUpdate, senderName, unsupportedKind, updateId } from './update.ts';
 
 export interface TelegramOptions {
   /** Minimum gap between streaming edits in one chat. */
@@ -35,8 +36,6 @@ export interface TelegramParts {
   sender: Sender;
 }
 
-const QUOTE_MAX = 1000;
-
 export class TelegramDialog implements Dialog {
   readonly name = 'telegram';
   readonly #d: DialogDeps;
@@ -51,7 +50,7 @@ export class TelegramDialog implements Dialog {
   #poller: Poller | undefined;
   #onMessage: OnMessage | undefined;
   #life: AbortController | undefined;
-  #me: { id?: number; username?: string } = {};
+  #me: Me = {};
   #stopped = false;
 
   constructor(deps: DialogDeps, parts: TelegramParts, opts: TelegramOptions = {}) {
@@ -219,7 +218,7 @@ export class TelegramDialog implements Dialog {
     if (cmd?.forOther) return false;
 
     // In a group, only our own commands, a mention or a reply address the bot (unless group_mode is "all").
-    if (group && !cmd?.known && !this.#mentioned(m, rawText) && !this.#repliedToMe(m) && cfg.group_mode !== 'all') return false;
+    if (group && !cmd?.known && !mentioned(m, rawText, this.#me) && !repliedToMe(m, this.#me) && cfg.group_mode !== 'all') return false;
 
     const now = this.#now();
     if (!isAllowed(this.#lists, chat.id, from.id, group)) {
@@ -244,7 +243,8 @@ export class TelegramDialog implements Dialog {
     const session = this.#d.agent.sessionKey(inbound);
 
     if (cmd?.known) {
-      await this.#command(cmd, target, session);
+      const d = this.#d;
+      await this.#say(target, await runCommand(cmd.name, session, { deviceName: d.config.device.name, agent: d.agent, store: d.store, status: () => d.status(), health: () => this.health() }));
       return false;
     }
 
@@ -254,7 +254,7 @@ export class TelegramDialog implements Dialog {
       return false;
     }
 
-    let text = this.#stripMention(rawText).trim();
+    let text = stripMention(rawText, this.#me).trim();
     if (Buffer.byteLength(text) > this.#d.config.budget.max_message_bytes) {
       log.warn({ user: from.id, bytes: Buffer.byteLength(text) }, 'Telegram message over budget.max_message_bytes refused');
       await this.#say(target, `That message is too long for me (${Buffer.byteLength(text)} bytes; the limit on this device is ${this.#d.config.budget.max_message_bytes}). Please send it as a document, or in parts.`);
@@ -283,7 +283,7 @@ export class TelegramDialog implements Dialog {
       return false;
     }
 
-    const quote = this.#quote(m);
+    const quote = quoteOf(m, this.#me);
     if (quote) text = `${quote}\n\n${text}`;
     if (group) text = `${senderName(from)}: ${text}`;
 
@@ -312,42 +312,6 @@ export class TelegramDialog implements Dialog {
     return true;
   }
 
-  async #command(cmd: ParsedCommand, target: Target, session: string): Promise<void> {
-    const agent = this.#d.agent;
-    const name = this.#d.config.device.name;
-    switch (cmd.name) {
-      case 'start':
-        await this.#say(target, `Hello! ${helpText(name)}`);
-        return;
-      case 'help':
-        await this.#say(target, helpText(name));
-        return;
-      case 'reset':
-        await agent.reset(session);
-        await this.#say(target, 'Done: I forgot our conversation. What next?');
-        return;
-      case 'cancel':
-        await this.#say(target, agent.cancel(session) ? 'Stopped.' : 'Nothing to stop: I am not working on anything for this chat.');
-        return;
-      case 'status': {
-        const store = this.#d.store;
-        await this.#say(
-          target,
-          statusText({ deviceName: name, status: safe(() => this.#d.status(), {}), stats: agent.stats(), today: safe(() => store.usageSince(store.day()), []), telegram: this.health() }),
-        );
-        return;
-      }
-      case 'usage': {
-        const store = this.#d.store;
-        const today = store.day();
-        const month = `${today.slice(0, 7)}-01`;
-        const monthName = new Date(`${month}T00:00:00Z`).toLocaleString('en-US', { month: 'long', year: 'numeric', timeZone: 'UTC' });
-        await this.#say(target, usageText(safe(() => store.usageSince(today), []), safe(() => store.usageSince(month), []), monthName));
-        return;
-      }
-    }
-  }
-
   /** A short answer from the dialog itself (refusals, commands). Never throws. */
   async #say(target: Target, markdown: string): Promise<void> {
     try {
@@ -355,40 +319,6 @@ export class TelegramDialog implements Dialog {
     } catch (err) {
       this.#d.log.warn({ chat: target.chatId, err: (err as Error).message }, 'could not send a Telegram reply');
     }
-  }
-
-  #mentioned(m: TgMessage, text: string): boolean {
-    const me = this.#me;
-    for (const e of m.entities ?? m.caption_entities ?? []) {
-      if (e?.type === 'text_mention' && e.user?.id === me.id) return true;
-    }
-    return !!me.username && text.toLowerCase().includes(`@${me.username.toLowerCase()}`);
-  }
-
-  #repliedToMe(m: TgMessage): boolean {
-    const r = m.reply_to_message;
-    const from = r?.from as TgUser | undefined;
-    if (!r || !from) return false;
-    // In forum topics every message "replies" to the topic's first message; that is not a reply to us.
-    if (m.is_topic_message && r.message_id === m.message_thread_id) return false;
-    return (this.#me.id !== undefined && from.id === this.#me.id) || (!!from.is_bot && !!this.#me.username && from.username === this.#me.username);
-  }
-
-  #stripMention(text: string): string {
-    const u = this.#me.username;
-    if (!u) return text;
-    return text.replace(new RegExp(`@${u.replace(/[^A-Za-z0-9_]/g, '')}\\b`, 'gi'), '').replace(/^[\s,:]+/, '');
-  }
-
-  /** A message the person replied to (not one of ours), as a quote for context. */
-  #quote(m: TgMessage): string | undefined {
-    const r = m.reply_to_message;
-    if (!r || this.#repliedToMe(m) || (m.is_topic_message && r.message_id === m.message_thread_id)) return undefined;
-    const t = typeof r.text === 'string' ? r.text : typeof r.caption === 'string' ? r.caption : '';
-    if (!t.trim()) return undefined;
-    const who = r.from ? senderName(r.from as TgUser) : 'someone';
-    const body = t.length > QUOTE_MAX ? `${t.slice(0, QUOTE_MAX)}…` : t;
-    return `(In reply to ${who}:)\n${body.split('\n').map((l) => `> ${l}`).join('\n')}`;
   }
 
   #now(): number {
@@ -401,13 +331,5 @@ function hostOf(url: string): string {
     return new URL(url).host;
   } catch {
     return url;
-  }
-}
-
-function safe<T>(fn: () => T, fallback: T): T {
-  try {
-    return fn();
-  } catch {
-    return fallback;
   }
 }
