@@ -78,7 +78,6 @@ export class Runtime {
         this.onTurn?.(t);
       },
     });
-    this.#stops.push({ name: 'agent', stop: () => this.agent.stop() });
 
     const wanted = this.opts.dialogs ?? (['telegram', 'mqtt'] as const).filter((d) => config.dialogs[d].enabled);
     const parts: DialogParts[] = [];
@@ -103,9 +102,18 @@ export class Runtime {
     }
   }
 
-  /** Stops in reverse order: dialogs stop taking messages, turns are aborted and persisted, the store closes. */
+  /**
+   * Stops the agent first (new messages get "shutting down"; running turns are
+   * aborted, persist what was said and send their final while the dialogs are
+   * still connected to deliver it), then the rest in reverse order of start.
+   */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
+      try {
+        await this.agent?.stop();
+      } catch (err) {
+        this.log.warn({ err }, 'error while stopping the agent');
+      }
       for (const part of [...this.#stops].reverse()) {
         try {
           await part.stop();

@@ -5,8 +5,7 @@
 // have short timeouts; a secret never appears in a detail.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
+import { http, https } from '../util/node-http.ts';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -251,7 +250,7 @@ export function probeHttp(url: string, headers: Record<string, string>, timeoutM
       resolve({ ok: false, ms: 0, error: 'not a valid URL' });
       return;
     }
-    const mod = u.protocol === 'https:' ? https : http;
+    const mod = u.protocol === 'https:' ? https() : http;
     const req = mod.request(u, { method: 'GET', headers: { 'user-agent': 'aeon-doctor', ...headers }, agent: false });
     const timer = setTimeout(() => done({ ok: false, error: `no answer within ${timeoutMs} ms` }), timeoutMs);
     req.once('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: describe(err) }));

@@ -5,7 +5,8 @@
 // Every request is bounded (URL, headers, body, time, connections) and no
 // input can throw out of a handler.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { http, STATUS_CODES } from '../util/node-http.ts';
 import type { Socket } from 'node:net';
 import { isLoopback } from '../config/load.ts';
 import type { Logger } from '../log.ts';
@@ -69,7 +70,7 @@ const MIN_TOKEN_LENGTH = 16;
 export class HealthServer {
   readonly #o: HealthServerOptions;
   readonly #limits: HealthLimits;
-  #server: http.Server | undefined;
+  #server: Server | undefined;
   #port = 0;
   #requests: Counter | undefined;
   #tokenHash: Buffer | undefined;

@@ -3,7 +3,7 @@
 // checked is what gets connected to — no second DNS answer in between — and
 // every redirect hop is checked again. Bodies are read up to max_bytes and
 // then dropped; HTML comes back as readable text.
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from '../util/node-http.ts';
 import net from 'node:net';
 import { Agent, request } from 'undici';
 import type { Config } from '../config/types.ts';
