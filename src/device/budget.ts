@@ -104,8 +104,10 @@ export function reexec(plan: Extract<V8FlagsDecision, { reexec: true }>, opts: R
       process.exit(1);
     });
     child.on('exit', (code, signal) => {
-      for (const s of signals) process.off(s, forward);
       if (signal) {
+        // Die the same way; the forwarders stay for the other signals, so a late
+        // second SIGTERM cannot kill this parent with the wrong status meanwhile.
+        process.off(signal, forward);
         process.kill(process.pid, signal);
         // Still here (the signal is ignored or handled elsewhere): the shell convention.
         setTimeout(() => process.exit(128 + signalNumber(signal)), 100).unref();

@@ -60,7 +60,7 @@ setTimeout(() => process.exit(3), 30000);
       let out = '';
       child.stdout!.on('data', (d) => {
         out += d;
-        if (out.includes('limit_mb')) child.kill('SIGTERM');
+        if (out.includes('limit_mb') && !child.killed) child.kill('SIGTERM');
       });
       const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
       fs.rmSync(dir, { recursive: true, force: true });

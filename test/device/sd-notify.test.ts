@@ -113,7 +113,7 @@ describe('Watchdog in a child whose event loop blocks', () => {
   after(() => sock.stop());
 
   it('pings at half of WATCHDOG_USEC, and never while the loop is blocked', async () => {
-    const child = spawn(process.execPath, [path.join(import.meta.dirname, 'helpers', 'watchdog-child.ts'), '1200', '1000', '900', '100'], {
+    const child = spawn(process.execPath, [path.join(import.meta.dirname, 'helpers', 'watchdog-child.ts'), '1500', '1200', '900', '400'], {
       env: { ...process.env, NOTIFY_SOCKET: sock.path, WATCHDOG_USEC: '300000' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -131,12 +131,12 @@ describe('Watchdog in a child whose event loop blocks', () => {
     assert.ok(pings.every((t) => t >= ready[0]!.t), 'READY=1 comes first');
     const { block_start: bs, block_end: be } = out as { block_start: number; block_end: number };
 
-    // Before the block: every 150 ms.
+    // Before the block: every 150 ms (~10 in 1500 ms; a busy CI machine may delay a few).
     const early = pings.filter((t) => t < bs);
-    assert.ok(early.length >= 6 && early.length <= 10, `expected ~8 pings in 1200 ms, got ${early.length}`);
+    assert.ok(early.length >= 5 && early.length <= 12, `expected ~10 pings in 1500 ms, got ${early.length}`);
     const gaps = early.slice(1).map((t, i) => t - early[i]!).sort((a, b) => a - b);
     const median = gaps[Math.floor(gaps.length / 2)]!;
-    assert.ok(median >= 120 && median <= 200, `median gap ${median} ms, expected ~150`);
+    assert.ok(median >= 120 && median <= 240, `median gap ${median} ms, expected ~150`);
 
     // During the block: nothing (a ping sent just before the block may land a few ms in).
     const during = pings.filter((t) => t > bs + 60 && t < be);
