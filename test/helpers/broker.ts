@@ -44,7 +44,18 @@ export function findMosquitto(env: NodeJS.ProcessEnv = process.env): string | un
   return undefined;
 }
 
-export async function startBroker(env: NodeJS.ProcessEnv = process.env): Promise<TestBroker> {
+export interface BrokerOptions {
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Mosquitto `set_tcp_nodelay true`. Its default (false) leaves Nagle on, so a
+   * small message behind an unacknowledged one waits for the delayed ACK
+   * (~40 ms on Linux); the benchmark turns it off to measure aeon, not that.
+   */
+  tcpNoDelay?: boolean;
+}
+
+export async function startBroker(opts: BrokerOptions = {}): Promise<TestBroker> {
+  const env = opts.env ?? process.env;
   const forced = env.AEON_TEST_BROKER;
   const bin = forced === 'aedes' ? undefined : findMosquitto(env);
   if (!bin) {
@@ -54,7 +65,7 @@ export async function startBroker(env: NodeJS.ProcessEnv = process.env): Promise
     if (forced === 'mosquitto') throw new Error('AEON_TEST_BROKER=mosquitto but no mosquitto binary was found');
   }
   const port = await freePort();
-  const broker = bin ? new MosquittoBroker(bin, port) : new AedesBroker(port);
+  const broker = bin ? new MosquittoBroker(bin, port, opts.tcpNoDelay ?? false) : new AedesBroker(port);
   await broker.start();
   return broker;
 }
@@ -80,7 +91,7 @@ class MosquittoBroker implements TestBroker {
   #proc: ChildProcess | undefined;
   #stderr = '';
 
-  constructor(bin: string, port: number) {
+  constructor(bin: string, port: number, tcpNoDelay: boolean) {
     this.#bin = bin;
     this.port = port;
     this.url = `mqtt://127.0.0.1:${port}`;
@@ -94,6 +105,7 @@ class MosquittoBroker implements TestBroker {
       'log_type error',
       'log_type warning',
       'max_queued_messages 10000',
+      `set_tcp_nodelay ${tcpNoDelay}`,
       '',
     ].join('\n');
     fs.writeFileSync(path.join(this.#dir, 'mosquitto.conf'), conf, { mode: 0o644 });

@@ -29,6 +29,8 @@ export interface MqttAgentOptions {
   maxPending?: number;
   store?: Store;
   script?: (inbound: Inbound) => TurnScript;
+  /** Keep `submitted` and `finals` (default true; the benchmark turns it off to measure memory). */
+  record?: boolean;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -56,11 +58,12 @@ export class MqttTestAgent implements AgentControl {
   }
 
   submit = (inbound: Inbound, sink: ReplySink): void => {
-    this.submitted.push(inbound);
+    const record = this.#o.record !== false;
+    if (record) this.submitted.push(inbound);
     const session = this.sessionKey(inbound);
     const finish = (result: TurnResult) => {
       const rec = { inbound, result };
-      this.finals.push(rec);
+      if (record) this.finals.push(rec);
       sink.final(result);
       for (let i = this.#finalWaiters.length - 1; i >= 0; i--) {
         const w = this.#finalWaiters[i]!;
