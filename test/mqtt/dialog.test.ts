@@ -245,6 +245,20 @@ test('a busy refusal from the agent is published as a final with error, and the 
   }
 });
 
+test('a prompt refused at once never shows as thinking and leaves the last state alone', async () => {
+  const agent = new MqttTestAgent({ maxPending: 0 });
+  const { h, w, close } = await setup({}, agent);
+  try {
+    await w.publish(`${h.base}/prompt`, JSON.stringify({ text: 'anyone?', id: 'r1' }));
+    const r = await w.wait((m) => m.topic === `${h.base}/reply` && m.json.id === 'r1', 'busy reply');
+    assert.equal(r.json.error.code, 'busy');
+    await new Promise((res) => setTimeout(res, 150));
+    assert.deepEqual(w.on(`${h.base}/state`).map((m) => m.json), [{ state: 'idle' }]);
+  } finally {
+    await close();
+  }
+});
+
 test('a failed turn sets state error with its session and id; the next good turn clears it', async () => {
   const agent = new MqttTestAgent({ script: (i) => (i.text === 'fail' ? { chunks: ['par'], error: { code: 'llm_unavailable', message: 'The model is unreachable.' } } : {}) });
   const { h, w, close } = await setup({}, agent);

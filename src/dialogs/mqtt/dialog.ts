@@ -13,7 +13,7 @@ import { parsePrompt, parseRequest } from './prompt.ts';
 import type { ReadCache } from './read-cache.ts';
 import { deliverReply, MqttReplySink, type PromptRoute, type ReplyTarget } from './reply.ts';
 import { isUnder, publishTopicProblem, type Topics } from './topics.ts';
-import type { AeonState, Echo, MqttCounters, ReplyError, ResponsePayload, StatePayload, TelePayload } from './types.ts';
+import type { Echo, MqttCounters, ReplyError, ResponsePayload, StatePayload, TelePayload } from './types.ts';
 
 export interface MqttDialogParts {
   deps: DialogDeps;
@@ -36,6 +36,9 @@ interface ActiveTurn {
   phase: 'thinking' | 'streaming';
 }
 
+// Error codes that mean "not taken" rather than "failed".
+const REFUSALS = new Set(['busy', 'budget']);
+
 // Generated prompt ids: `m` + time + counter, unique within a process run.
 let idCounter = 0;
 
@@ -48,7 +51,8 @@ export class MqttDialog implements Dialog {
   readonly counters: MqttCounters = { prompts: 0, replies: 0, rejected: 0, errors: 0, offline_dropped: 0, reconnects: 0 };
   #onMessage: OnMessage | undefined;
   #turnSeq = 0;
-  #state: StatePayload = { state: 'idle' };
+  /** How the last turn that ran ended: `idle` or `error`, with its session and id. */
+  #last: StatePayload = { state: 'idle' };
   #stateJson = '';
   #startError: string | undefined;
   #teleTimer: NodeJS.Timeout | undefined;
@@ -185,7 +189,6 @@ export class MqttDialog implements Dialog {
       },
       final: (result) => this.#finished(turn, idKey, result, started),
     }, this.#p.deltaIntervalMs);
-    this.#publishState();
     const inbound: Inbound = {
       dialog: 'mqtt',
       chat: session,
@@ -201,6 +204,8 @@ export class MqttDialog implements Dialog {
       this.#log.error({ err }, 'handing the prompt to the agent failed');
       sink.final({ text: '', session, error: { code: 'internal', message: 'aeon could not take the prompt; see its log.' } });
     }
+    // After the hand-over: a prompt refused at once (busy) never shows as thinking.
+    if (this.#active.has(turn)) this.#publishState();
   }
 
   #reject(finals: ReplyTarget[], error: ReplyError, id: Echo | undefined, transaction: Echo | undefined): void {
@@ -237,21 +242,22 @@ export class MqttDialog implements Dialog {
     this.counters.replies++;
     this.#p.deps.count('mqtt_replies_total');
     this.counters.offline_dropped = this.#p.conn.dropped;
-    if (result.error) {
-      this.counters.errors++;
-      // A refusal (busy, budget) before the turn began leaves the state as it is.
-      if (started || result.error.code !== 'busy') {
-        if (a) this.#state = { state: 'error', session: a.session, last_id: a.id, error: { code: result.error.code, message: result.error.message } };
-      }
-    } else if (a) {
-      this.#state = { state: 'idle', session: a.session, last_id: a.id };
+    if (result.error) this.counters.errors++;
+    // A refusal before the turn began (busy, over budget) leaves the state as it was.
+    const refused = !started && result.error !== undefined && REFUSALS.has(result.error.code);
+    if (a && !refused) {
+      this.#last = result.error
+        ? { state: 'error', session: a.session, last_id: a.id, error: { code: result.error.code, message: result.error.message } }
+        : { state: 'idle', session: a.session, last_id: a.id };
     }
     this.#publishState();
   }
 
-  /** Derives `<base>/state` from the running turns; publishes when it changed (or `force`). */
+  /**
+   * Derives `<base>/state`: a streaming turn if any, else the newest running
+   * one, else how the last turn ended. Publishes when it changed (or `force`).
+   */
   #publishState(force = false): void {
-    let s: StatePayload;
     let latest: ActiveTurn | undefined;
     let streaming: ActiveTurn | undefined;
     for (const a of this.#active.values()) {
@@ -259,13 +265,7 @@ export class MqttDialog implements Dialog {
       if (a.phase === 'streaming') streaming = a;
     }
     const running = streaming ?? latest;
-    if (running) {
-      const state: AeonState = running.phase;
-      s = { state, session: running.session, last_id: running.id };
-    } else {
-      s = this.#state.state === 'error' ? this.#state : { ...this.#state, state: 'idle' };
-    }
-    this.#state = s;
+    const s: StatePayload = running ? { state: running.phase, session: running.session, last_id: running.id } : this.#last;
     const json = JSON.stringify(s);
     if (json === this.#stateJson && !force) return;
     this.#stateJson = json;
