@@ -1,0 +1,189 @@
+#!/usr/bin/env node
+// One binary per board: aeon bundled by esbuild into a Node single-executable
+// application (SEA) with the board's V8 budget baked in. docs/build.md explains
+// each step and how to verify the result.
+//
+//   node build.mjs --board pi-zero-2w     dist/aeon-pi-zero-2w (+ .sha256, .xz, .js.map)
+//   node build.mjs --all                  every board in boards/
+//   npm run build -- --board x64          the same through the pinned Node
+//
+// Needs Node 24 (`npm run build` provides it), `strip` for the target
+// architecture (Debian binutils / binutils-aarch64-linux-gnu) and xz-utils. The
+// target's node comes from the npm registry once and is cached in .cache/;
+// after that the build runs offline. Same inputs give the same bytes.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = path.dirname(fileURLToPath(import.meta.url));
+const pinned = fs.readFileSync(path.join(root, '.nvmrc'), 'utf8').trim();
+
+const USAGE = `usage: node build.mjs (--board NAME ... | --all) [options]
+
+  --board NAME   board profile from boards/ (repeatable): ${boardNames().join(', ')}
+  --all          every board
+  --out DIR      where the results go (default: dist/)
+  --xz LEVEL     xz preset for the download copy, 0-9 with optional e (default: 9e)
+  --no-xz        skip the .xz copy (quicker, for development)
+  --with-bundle  also write aeon-<board>.js and its SQLite addon, to run with a plain node
+  -h, --help     this text`;
+
+function boardNames() {
+  return fs.readdirSync(path.join(root, 'boards')).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+}
+
+function say(msg) {
+  process.stderr.write(`[build] ${msg}\n`);
+}
+
+function fail(msg, code = 1) {
+  process.stderr.write(`build.mjs: ${msg}\n`);
+  process.exit(code);
+}
+
+function sha256(data) {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function mb(bytes) {
+  return `${(bytes / 1048576).toFixed(1)} MB`;
+}
+
+/** Short commit of HEAD, `-dirty` when a build input differs from it; AEON_COMMIT overrides (builds from a tarball). */
+function gitCommit() {
+  if (process.env.AEON_COMMIT) return process.env.AEON_COMMIT;
+  const git = (...args) => spawnSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const head = git('rev-parse', '--short=12', 'HEAD');
+  if (head.status !== 0) return 'unknown';
+  const inputs = ['src', 'boards', 'aeon.json', 'package.json', 'package-lock.json', 'build.mjs', 'scripts/build', '.nvmrc'];
+  const dirty = git('status', '--porcelain', '--', ...inputs).stdout.trim() !== '';
+  return `${head.stdout.trim()}${dirty ? '-dirty' : ''}`;
+}
+
+/** Writes `data` to `file` by way of a temporary name in the same directory. */
+function writeAtomic(file, data) {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+}
+
+function moveInto(src, file) {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.copyFileSync(src, tmp);
+  fs.renameSync(tmp, file);
+}
+
+async function main() {
+  let opts;
+  try {
+    opts = parseArgs({
+      options: {
+        board: { type: 'string', multiple: true },
+        all: { type: 'boolean' },
+        out: { type: 'string' },
+        xz: { type: 'string' },
+        'no-xz': { type: 'boolean' },
+        'with-bundle': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    fail(`${err.message}\n\n${USAGE}`, 64);
+  }
+  if (opts.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const known = boardNames();
+  const boards = opts.all ? known : [...new Set(opts.board ?? [])];
+  if (!boards.length) fail(`name a board or --all\n\n${USAGE}`, 64);
+  for (const b of boards) if (!known.includes(b)) fail(`unknown board "${b}" (boards/: ${known.join(', ')})`, 64);
+  const xzLevel = opts['no-xz'] ? undefined : (opts.xz ?? '9e');
+  if (xzLevel !== undefined && !/^\d(e)?$/.test(xzLevel)) fail(`--xz takes 0-9 with an optional e, got "${xzLevel}"`, 64);
+  if (Number(process.versions.node.split('.')[0]) < 24) {
+    fail(`needs Node 24 (this is ${process.version}): run \`npm run build -- ${process.argv.slice(2).join(' ')}\`, which uses the pinned Node`);
+  }
+
+  // Imported here, after the version check: they are TypeScript or need esbuild.
+  const { bundle, sizesByPackage } = await import('./scripts/build/bundle.mjs');
+  const { ensureNodeDist } = await import('./scripts/build/node-dist.mjs');
+  const { makeBlob, makeExecutable } = await import('./scripts/build/sea.mjs');
+  const { v8Flags } = await import('./src/device/budget.ts');
+
+  const outDir = path.resolve(opts.out ?? path.join(root, 'dist'));
+  fs.mkdirSync(outDir, { recursive: true });
+  const commit = gitCommit();
+  const started = Date.now();
+
+  // Precompiled validators (src/gen, git-ignored) must match src/schemas.ts.
+  const gen = spawnSync(process.execPath, [path.join(root, 'scripts', 'gen-validators.mjs'), '--if-stale'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (gen.status !== 0) fail('scripts/gen-validators.mjs failed');
+
+  // The blob must come from a node of exactly the target's version; blobs are arch-independent without snapshot and code cache.
+  const log = (m) => say(m);
+  const blobNode = process.version === `v${pinned}` ? process.execPath : ensureNodeDist(root, pinned, process.arch, log);
+
+  for (const name of boards) {
+    const t0 = Date.now();
+    const board = JSON.parse(fs.readFileSync(path.join(root, 'boards', `${name}.json`), 'utf8'));
+    const arch = board.arch;
+    const addonSrc = path.join(root, 'node_modules', 'better-sqlite3', 'prebuilds', `linux-${arch}.node`);
+    if (!fs.existsSync(addonSrc)) fail(`${addonSrc} is missing: run npm ci`);
+    const addon = fs.readFileSync(addonSrc);
+    const addonAsset = `better_sqlite3-linux-${arch}.node`;
+    const script = `aeon-${name}.js`;
+
+    const b = await bundle({ root, name: script, commit, board: name, addonAsset, addonSha256: sha256(addon) });
+    for (const w of b.warnings) say(`esbuild: ${w}`);
+
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), `aeon-build-${name}-`));
+    try {
+      fs.writeFileSync(path.join(work, script), b.code);
+      fs.writeFileSync(path.join(work, addonAsset), addon);
+      const execArgv = v8Flags(board.budget);
+      const blob = makeBlob({ dir: work, node: blobNode, main: script, assets: { [addonAsset]: addonAsset }, execArgv });
+      const node = ensureNodeDist(root, pinned, arch, log);
+      const exe = path.join(work, `aeon-${name}`);
+      for (const line of makeExecutable({ root, node, arch, blob, out: exe })) say(`postject: ${line}`);
+
+      const bin = fs.readFileSync(exe);
+      const digest = sha256(bin);
+      const target = path.join(outDir, `aeon-${name}`);
+      moveInto(exe, target);
+      fs.chmodSync(target, 0o755);
+      // `sha256sum -c aeon-<board>.sha256` next to the (decompressed) binary checks it.
+      writeAtomic(`${target}.sha256`, `${digest}  aeon-${name}\n`);
+      writeAtomic(path.join(outDir, `${script}.map`), b.map);
+      if (opts['with-bundle']) {
+        writeAtomic(path.join(outDir, script), b.code);
+        writeAtomic(path.join(outDir, addonAsset), addon);
+      }
+      let xzSize;
+      if (xzLevel !== undefined) {
+        // One thread: multi-threaded xz cuts the input into blocks and gives other bytes.
+        const xzFile = `${target}.xz`;
+        const fd = fs.openSync(`${xzFile}.tmp-${process.pid}`, 'w');
+        const r = spawnSync('xz', ['-T1', `-${xzLevel}`, '-c', exe], { stdio: ['ignore', fd, 'pipe'] });
+        fs.closeSync(fd);
+        if (r.error?.code === 'ENOENT') fail('xz is missing: install the Debian package xz-utils (or build with --no-xz)');
+        if (r.status !== 0) fail(`xz failed: ${r.stderr}`);
+        fs.renameSync(`${xzFile}.tmp-${process.pid}`, xzFile);
+        xzSize = fs.statSync(xzFile).size;
+      } else {
+        fs.rmSync(`${target}.xz`, { force: true });
+      }
+      const top = sizesByPackage(b.metafile).slice(0, 6).map(([k, v]) => `${k} ${Math.round(v / 1024)}K`).join(', ');
+      say(`${name} (linux-${arch}): ${path.relative(process.cwd(), target) || target} ${mb(bin.length)}${xzSize ? `, .xz ${mb(xzSize)}` : ''}; bundle ${mb(b.code.length)} (${top}); execArgv ${execArgv.join(' ')}; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      say(`${name}: sha256 ${digest}`);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  }
+  say(`commit ${commit}, Node ${pinned}; ${boards.length} board${boards.length === 1 ? '' : 's'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main().catch((err) => fail(err?.stack ?? String(err)));
