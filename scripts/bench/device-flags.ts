@@ -17,7 +17,7 @@ import * as esbuild from 'esbuild';
 const repo = path.resolve(import.meta.dirname, '..', '..');
 const report = `setTimeout(() => { process.stdout.write(process.memoryUsage.rss() + '\\n'); process.exit(0); }, 1500);`;
 const device = `
-import http from 'node:http';
+const http = process.getBuiltinModule('node:http');
 import { createLogger } from './src/log.ts';
 import { Secrets } from './src/util/secrets.ts';
 import { Metrics } from './src/device/metrics.ts';
