@@ -108,3 +108,17 @@ test('unknown commands and bad payloads get an error response, with the transact
   assert.match(text.error, /empty or a JSON object/);
   assert.equal(h.dialog.health().ready, true);
 });
+
+test('MQTT 5: a request with a response topic also gets the response there, correlation data copied', async () => {
+  assert.ok(broker.mqtt5, `needs an MQTT 5 broker, and ${broker.kind} is not one: install mosquitto`);
+  const v5 = await Watcher.connect(broker, { protocolVersion: 5, subscribe: ['tool/replies'] });
+  try {
+    const corr = Buffer.from([1, 2, 0, 255]);
+    await v5.publish(`${h.base}/request/ping`, '{"transaction": 42}', { qos: 1, properties: { responseTopic: 'tool/replies', correlationData: corr } });
+    const r = await v5.wait((m) => m.topic === 'tool/replies', 'response on the response topic');
+    assert.deepEqual(r.json, { status: 'ok', data: {}, transaction: 42 });
+    assert.ok(r.packet.properties?.correlationData?.equals(corr));
+  } finally {
+    await v5.close();
+  }
+});

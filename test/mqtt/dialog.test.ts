@@ -68,10 +68,10 @@ for (const protocol of [4, 5] as const) {
         assert.equal(agent.submitted[0]!.text, 'is the hall light on?');
         assert.equal(agent.submitted[0]!.chat, 'default');
         assert.equal(agent.submitted[0]!.dialog, 'mqtt');
-        // State followed the turn and ends idle, retained.
+        // State followed the turn and ends idle (published just after the reply).
+        await until(() => w.on(`${h.base}/state`).length >= 4, 'state after the reply');
         const states = w.on(`${h.base}/state`).map((m) => m.json.state);
         assert.deepEqual(states.filter((s, i) => s !== states[i - 1]), ['idle', 'thinking', 'streaming', 'idle']);
-        await until(() => w.on(`${h.base}/state`).at(-1)?.json.state === 'idle', 'idle state');
         const last = w.on(`${h.base}/state`).at(-1)!.json;
         assert.deepEqual(last, { state: 'idle', session: 'default', last_id: final.json.id });
       } finally {
