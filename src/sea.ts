@@ -163,40 +163,64 @@ export function loadAddon(bytes: Uint8Array, sha256: string, dirs: string[], uid
   throw new SystemError(`cannot load the SQLite addon from any cache directory (set XDG_CACHE_HOME to a writable directory that allows exec):\n  ${problems.join('\n  ')}`);
 }
 
+type Origin = { fileName: string; lineNumber: number; columnNumber: number; name?: string };
+
+function origin(map: SourceMap, line: number | null, col: number | null): Origin | undefined {
+  if (line === null || col === null) return undefined;
+  const o = map.findOrigin(line, col) as Partial<Origin>;
+  return o.fileName ? (o as Origin) : undefined;
+}
+
 /**
- * Maps stack frames of the bundle back to the TypeScript sources with the map
+ * Formats V8 call sites with positions in `script` (the bundle) mapped to the
+ * sources. A minified function's own name is meaningless: the original is the
+ * name recorded where the function starts, else the one its caller used at the
+ * call site (the next frame), as Node does it.
+ */
+export function mapFrames(map: SourceMap, script: string, frames: readonly NodeJS.CallSite[]): string[] {
+  return frames.map((f, i) => {
+    const o = f.getFileName() === script ? origin(map, f.getLineNumber(), f.getColumnNumber()) : undefined;
+    if (!o) return `    at ${f}`;
+    const caller = frames[i + 1];
+    const name =
+      origin(map, f.getEnclosingLineNumber(), f.getEnclosingColumnNumber())?.name ??
+      (caller?.getFileName() === script ? origin(map, caller.getLineNumber(), caller.getColumnNumber())?.name : undefined) ??
+      f.getFunctionName();
+    const where = `${o.fileName}:${o.lineNumber}:${o.columnNumber}`;
+    const kind = f.isAsync() ? 'async ' : f.isConstructor() ? 'new ' : '';
+    return name ? `    at ${kind}${name} (${where})` : `    at ${kind}${where}`;
+  });
+}
+
+/**
+ * Maps stack traces of the bundle back to the TypeScript sources with the map
  * kept next to the binary. Opt-in (AEON_SOURCE_MAPS=1, or the map's path):
  * Node's --enable-source-maps does not reach a SEA's main script, and a decoded
  * map of the whole bundle costs tens of MB, too much to carry on a 512 MB board
  * by default. Offline: `node scripts/build/map-stack.mjs <map> < trace.txt`.
+ * The map is decoded on the first stack trace, not at start.
  */
 export function installSourceMaps(script: string, mapFile: string): boolean {
-  let payload: object;
+  let payload: ConstructorParameters<typeof SourceMap>[0];
   try {
-    payload = JSON.parse(fs.readFileSync(mapFile, 'utf8')) as object;
+    payload = JSON.parse(fs.readFileSync(mapFile, 'utf8')) as typeof payload;
   } catch {
     return false;
   }
   let map: SourceMap | undefined;
   Error.prepareStackTrace = (error, frames) => {
-    map ??= new SourceMap(payload as ConstructorParameters<typeof SourceMap>[0]);
     let head: string;
     try {
       head = String(error);
     } catch {
       head = 'Error';
     }
-    const lines = frames.map((f) => {
-      const file = f.getFileName();
-      const line = f.getLineNumber();
-      const col = f.getColumnNumber();
-      if (file !== script || line === null || col === null) return `    at ${f}`;
-      const o = map!.findOrigin(line, col) as { fileName?: string; lineNumber?: number; columnNumber?: number; name?: string };
-      if (!o.fileName) return `    at ${f}`;
-      const fn = o.name ?? f.getFunctionName() ?? '<anonymous>';
-      return `    at ${fn} (${o.fileName}:${o.lineNumber}:${o.columnNumber})`;
-    });
-    return [head, ...lines].join('\n');
+    try {
+      map ??= new SourceMap(payload);
+      return [head, ...mapFrames(map, script, frames)].join('\n');
+    } catch {
+      return [head, ...frames.map((f) => `    at ${f}`)].join('\n');
+    }
   };
   return true;
 }
