@@ -10,14 +10,11 @@
 // generating on a LAN box). Prints figures; never passes or fails.
 //
 //   node scripts/bench/llm-stream.ts [--runs 15] [--tokens 2000]
-import { spawn } from 'node:child_process';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { createProvider } from '../../src/llm/index.ts';
 import { closeSharedAgents } from '../../src/llm/http-agent.ts';
 import type { ModelConfig } from '../../src/llm/types.ts';
+import { startStreamServer } from './_stream-server.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => {
@@ -28,46 +25,7 @@ const TOKENS = opt('tokens', 2000);
 const RUNS = opt('runs', 15);
 const WARMUP = 3;
 
-if (args.includes('--serve')) serve();
-else await main();
-
-// ---- server (child process) -------------------------------------------------
-
-function streamEvents(tokens: number): string[] {
-  const words = ['The', ' sensor', ' in', ' the', ' greenhouse', ' reads', ' 23', '.', '4', ' °C', ',', ' humidity', ' 61', ' %', '.', '\n'];
-  const base = { id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1732000000, model: 'gpt-4o-mini-2024-07-18', system_fingerprint: 'fp_bench' };
-  const ev = (o: object) => `data: ${JSON.stringify({ ...base, ...o })}\n\n`;
-  const out = [ev({ choices: [{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }], usage: null })];
-  for (let i = 0; i < tokens; i++) out.push(ev({ choices: [{ index: 0, delta: { content: words[i % words.length] }, logprobs: null, finish_reason: null }], usage: null }));
-  out.push(ev({ choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }], usage: null }));
-  out.push(ev({ choices: [], usage: { prompt_tokens: 50, completion_tokens: tokens, total_tokens: tokens + 50 } }));
-  out.push('data: [DONE]\n\n');
-  return out;
-}
-
-function serve(): void {
-  const events = streamEvents(TOKENS).map((e) => Buffer.from(e));
-  const whole = Buffer.concat(events);
-  const server = http.createServer(async (req, res) => {
-    for await (const _ of req) {
-      // drain the request body
-    }
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    if (req.url?.startsWith('/burst')) {
-      for (let i = 0; i < whole.length; i += 65536) res.write(whole.subarray(i, i + 65536));
-    } else {
-      for (const e of events) {
-        if (!res.write(e)) await new Promise((r) => res.once('drain', r));
-        await new Promise((r) => setImmediate(r));
-      }
-    }
-    res.end();
-  });
-  server.listen(0, '127.0.0.1', () => {
-    process.stdout.write(`${(server.address() as AddressInfo).port}\n`);
-  });
-  process.on('SIGTERM', () => process.exit(0));
-}
+await main();
 
 // ---- clients (this process) -------------------------------------------------
 
@@ -88,9 +46,8 @@ async function measure(run: () => Promise<{ events: number; text: number }>): Pr
 }
 
 async function main(): Promise<void> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', '--tokens', String(TOKENS)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (b: Buffer) => resolve(Number(b.toString().trim()))));
-  const origin = `http://127.0.0.1:${port}`;
+  const srv = await startStreamServer(TOKENS);
+  const origin = srv.origin;
   const request = { model: 'gpt-4o-mini', system: 'bench', messages: [{ role: 'user' as const, content: 'go' }] };
   // SSE events on the wire: role chunk, one per token, finish chunk, usage chunk, [DONE].
   const wireEvents = TOKENS + 4;
@@ -146,7 +103,7 @@ async function main(): Promise<void> {
     const [a, b] = Object.values(perToken);
     rows.push([shape, 'ratio aeon / SDK (CPU per token)', '', `${fmt(a! / b!, 2)}×`, '', '']);
   }
-  child.kill('SIGTERM');
+  srv.stop();
   await closeSharedAgents();
 
   console.log(`\nLLM stream client cost — ${TOKENS} tokens, ${RUNS} runs (median), Node ${process.version}, ${process.arch}\n`);

@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { http, https } from '../util/node-http.ts';
+import { DEFAULT_BASE_URL } from '../llm/defaults.ts';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,15 +59,6 @@ export interface DoctorOptions {
   defaultBaseUrl?: Record<string, string>;
 }
 
-// Mirrors the LLM layer's defaults (src/llm); doctor only needs where to knock.
-const DEFAULT_BASE_URL: Record<string, string> = {
-  openai: 'https://api.openai.com/v1',
-  openrouter: 'https://openrouter.ai/api/v1',
-  ollama: 'http://127.0.0.1:11434/v1',
-  lmstudio: 'http://127.0.0.1:1234/v1',
-  'openai-compatible': 'http://127.0.0.1:8080/v1',
-  anthropic: 'https://api.anthropic.com',
-};
 
 const MB = 1024 * 1024;
 

@@ -12,18 +12,8 @@ export { createRouter, type RouterOptions } from './router.ts';
 export { costOf, priceOf, type Price } from './prices.ts';
 export { closeSharedAgents } from './http-agent.ts';
 
-/**
- * Where each provider listens when the config names none. `openai-compatible`
- * defaults to llama.cpp's server on this machine, the most common one on a board.
- */
-export const DEFAULT_BASE_URL: Readonly<Record<ProviderKind, string>> = {
-  openai: 'https://api.openai.com/v1',
-  openrouter: 'https://openrouter.ai/api/v1',
-  ollama: 'http://127.0.0.1:11434/v1',
-  lmstudio: 'http://127.0.0.1:1234/v1',
-  'openai-compatible': 'http://127.0.0.1:8080/v1',
-  anthropic: 'https://api.anthropic.com',
-};
+export { DEFAULT_BASE_URL } from './defaults.ts';
+import { DEFAULT_BASE_URL } from './defaults.ts';
 
 export function wireProtocol(provider: ProviderKind): WireProtocol {
   return provider === 'anthropic' ? 'anthropic-messages' : 'openai-completions';
