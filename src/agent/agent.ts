@@ -121,7 +121,8 @@ export class Agent implements AgentControl {
     if (!force && !needsCompaction(settings, estimateTokens(this.#prompt(row.agent_id)), win.summary, win.messages)) return { compacted: 0, how: 'none' };
     const chain = this.#d.llm(row.agent_id);
     return compact({
-      store: this.#d.store, session, summary: win.summary, fold: pickFoldable(win.messages, settings.keep_recent), settings,
+      // By hand, everything but the last exchange is folded.
+      store: this.#d.store, session, summary: win.summary, fold: pickFoldable(win.messages, force ? 2 : settings.keep_recent), settings,
       model: chain.model, summarise: (req, signal) => chain.stream(req, signal), signal: AbortSignal.timeout(agent.turn_timeout_s * 1000), log: this.#d.log,
     });
   }

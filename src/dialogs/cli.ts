@@ -23,6 +23,8 @@ export class CliDialog implements Dialog {
   readonly #o: CliDialogOptions;
   #rl: readline.Interface | undefined;
   #busy = false;
+  #closed = false;
+  #exitWhenIdle = false;
   #lastInterrupt = 0;
   #onMessage: OnMessage | undefined;
 
@@ -38,13 +40,23 @@ export class CliDialog implements Dialog {
     rl.setPrompt('you> ');
     rl.on('line', (line) => this.#line(line.trim()));
     rl.on('SIGINT', () => this.#interrupt());
-    rl.on('close', () => this.#o.onExit());
+    rl.on('close', () => {
+      // End of input (Ctrl-D, or a pipe that ran dry): let a running answer finish first.
+      this.#closed = true;
+      if (this.#busy) this.#exitWhenIdle = true;
+      else this.#o.onExit();
+    });
     rl.prompt();
   }
 
   async stop(): Promise<void> {
     this.#rl?.removeAllListeners('close');
+    this.#closed = true;
     this.#rl?.close();
+  }
+
+  #prompt(): void {
+    if (!this.#closed) this.#rl?.prompt();
   }
 
   health(): DialogHealth {
@@ -69,7 +81,7 @@ export class CliDialog implements Dialog {
     if (now - this.#lastInterrupt < 2000) return this.#o.onExit();
     this.#lastInterrupt = now;
     this.#write('\n(press Ctrl-C again to exit)\n');
-    this.#rl?.prompt();
+    this.#prompt();
   }
 
   #line(line: string): void {
@@ -77,7 +89,7 @@ export class CliDialog implements Dialog {
       this.#write('(still answering; /cancel or Ctrl-C stops it)\n');
       return;
     }
-    if (!line) return void this.#rl?.prompt();
+    if (!line) return void this.#prompt();
     if (line.startsWith('/')) return void this.#command(line);
     this.#busy = true;
     this.#onMessage!({ dialog: 'cli', chat: this.#o.session, text: line, user: 'cli' }, this.#sink());
@@ -105,7 +117,7 @@ export class CliDialog implements Dialog {
       default:
         this.#write(`unknown command ${cmd}. ${HELP}\n`);
     }
-    this.#rl?.prompt();
+    this.#prompt();
   }
 
   #sink(): ReplySink {
@@ -125,7 +137,8 @@ export class CliDialog implements Dialog {
         if (started) this.#write('\n');
         if (r.error) this.#write(`${r.error.code === 'cancelled' ? '' : '! '}${r.error.message}\n`);
         this.#busy = false;
-        this.#rl?.prompt();
+        if (this.#exitWhenIdle) this.#o.onExit();
+        else this.#prompt();
       },
     };
   }

@@ -125,4 +125,36 @@ describe('aeon CLI', () => {
     assert.match(r.stdout, /openai-compatible\/test-model: 1 requests/);
     assert.match(r.stdout, /^this month/m);
   });
+
+  it('chat streams answers in the terminal dialog and takes /usage, /reset and /exit', async () => {
+    const { file } = tempConfig({ agents: { main: agent(llm.url) } });
+    // Input ends right after the question (a pipe, or Ctrl-D): the answer still comes first.
+    const r = await runCli(['chat', '--config', file, '--session', 'tty'], { input: 'hello chat\n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /aeon> You said: hello chat\n/);
+    const r2 = await runCli(['chat', '--config', file, '--session', 'tty2'], { input: '/help\n/usage\n/reset\n/exit\n' });
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.match(r2.stdout, /Commands: \/reset/);
+    assert.match(r2.stdout, /today \(\d{4}-\d\d-\d\d\):/);
+    assert.match(r2.stdout, /session forgotten/);
+  });
+
+  it('sessions compact folds a session into a summary with the model', async () => {
+    const { file } = tempConfig({ agents: { main: agent(llm.url) } });
+    for (const t of ['first note', 'second note', 'third note']) assert.equal((await runCli(['ask', '--config', file, t])).code, 0);
+    const r = await runCli(['sessions', 'compact', 'default', '--config', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /agent:main:cli:default: \d+ messages summarised/);
+    const show = await runCli(['sessions', 'show', 'default', '--config', file]);
+    assert.match(show.stdout, /^summary: You said: /m);
+    assert.match(show.stdout, /\(summarised\)/);
+  });
+
+  it('doctor prints one verdict line per check and exits 1 when an endpoint is down', async () => {
+    const { file } = tempConfig({ agents: { main: { provider: 'ollama', model: 'x', base_url: 'http://127.0.0.1:9/v1' } } });
+    const r = await runCli(['doctor', '--config', file]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^fail\s+.*127\.0\.0\.1:9/m);
+    assert.match(r.stdout, /^(ok|warn)\s+.*(RAM|memory)/im);
+  });
 });
