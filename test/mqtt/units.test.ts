@@ -95,9 +95,9 @@ test('read cache: least recently used goes first, values are capped, an empty pa
   assert.ok(c.covers('s/x') && !c.covers('t/x'));
 });
 
-test('no broker listening: start resolves, health says why, retries are logged once', async () => {
+test('no broker listening: start resolves, health says why (without the password in the URL), retries are logged once', async () => {
   const port = await freePort();
-  const fake = { kind: 'mosquitto' as const, mqtt5: false, port, url: `mqtt://127.0.0.1:${port}`, stop: async () => {}, start: async () => {}, close: async () => {} };
+  const fake = { kind: 'mosquitto' as const, mqtt5: false, port, url: `mqtt://aeon:s3cret-in-url@127.0.0.1:${port}`, stop: async () => {}, start: async () => {}, close: async () => {} };
   const h = await startDialog(fake as never, { dialog: { reconnect_min_ms: 50, reconnect_max_ms: 200 } });
   try {
     await until(() => /ECONNREFUSED/.test(h.dialog.health().detail ?? ''), 'health detail');
@@ -108,6 +108,7 @@ test('no broker listening: start resolves, health says why, retries are logged o
     // Retries are not logged one by one.
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(h.logs.filter((l) => l.msg === 'MQTT connection problem').length, 1);
+    assert.ok(!JSON.stringify([health, h.logs]).includes('s3cret'), 'no password in health or logs');
   } finally {
     await h.stop();
   }

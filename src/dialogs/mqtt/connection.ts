@@ -37,6 +37,8 @@ export type MessageHandler = (topic: string, payload: Buffer, packet: IPublishPa
 
 export interface ConnectionOptions {
   url: string;
+  /** `url` without credentials, for logs and health. */
+  display_url: string;
   client_id: string;
   protocol_version: 4 | 5;
   username?: string;
@@ -142,7 +144,7 @@ export class MqttConnection {
     } catch (err) {
       // A URL mqtt.js cannot use; the schema lets few through, but never crash.
       this.#state = 'stopped';
-      this.#detail = `cannot connect to ${o.url}: ${(err as Error).message}`;
+      this.#detail = `cannot connect to ${o.display_url}: ${(err as Error).message}`;
       o.log.error({ err }, this.#detail);
       return;
     }
@@ -252,7 +254,7 @@ export class MqttConnection {
     this.#detail = undefined;
     this.#lastError = '';
     if (this.#wasConnected) this.#o.log.info('reconnected to the MQTT broker');
-    else this.#o.log.info({ url: this.#o.url, client_id: this.#o.client_id, protocol: this.#o.protocol_version }, 'connected to the MQTT broker');
+    else this.#o.log.info({ url: this.#o.display_url, client_id: this.#o.client_id, protocol: this.#o.protocol_version }, 'connected to the MQTT broker');
     this.#wasConnected = true;
     const map: Record<string, { qos: QoS }> = {};
     for (const s of this.#subs) map[s.filter] = { qos: s.qos };
@@ -299,9 +301,9 @@ export class MqttConnection {
 
   #error(err: Error & { code?: unknown }): void {
     const msg = err.message || String(err.code ?? 'error');
-    this.#detail = `broker ${this.#o.url}: ${msg}`;
+    this.#detail = `broker ${this.#o.display_url}: ${msg}`;
     // One line per distinct error, not one per retry.
-    if (msg !== this.#lastError) this.#o.log.warn({ err: msg, url: this.#o.url }, 'MQTT connection problem');
+    if (msg !== this.#lastError) this.#o.log.warn({ err: msg, url: this.#o.display_url }, 'MQTT connection problem');
     this.#lastError = msg;
   }
 

@@ -109,7 +109,7 @@ export class MqttDialog implements Dialog {
         return { ready: false, state: 'stopped' };
       default: {
         const queued = c.queued ? `; ${c.queued} repl${c.queued === 1 ? 'y' : 'ies'} waiting` : '';
-        return { ready: false, state: c.state, detail: `${c.detail ?? `connecting to ${this.#p.cfg.url}`}${queued}` };
+        return { ready: false, state: c.state, detail: `${c.detail ?? 'connecting to the broker'}${queued}` };
       }
     }
   }

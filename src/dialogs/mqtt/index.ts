@@ -42,6 +42,7 @@ export function createMqttDialog(deps: DialogDeps, opts: MqttDialogOptions = {})
   const tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
   const conn = new MqttConnection({
     url: cfg.url,
+    display_url: withoutCredentials(cfg.url),
     client_id: cfg.client_id ?? `aeon-${deviceId}`,
     protocol_version: cfg.protocol_version,
     ...(cfg.username !== undefined ? { username: cfg.username } : {}),
@@ -88,6 +89,19 @@ function readTlsFile(file: string, key: string): Buffer {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message;
     throw new Error(`dialogs.mqtt.${key}: cannot read ${file}: ${why}`);
+  }
+}
+
+/** `mqtt://user:pass@host:1883` → `mqtt://host:1883`: a URL may carry the password. */
+export function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.username && !u.password) return url;
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, url.endsWith('/') ? '/' : '');
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//');
   }
 }
 
