@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 
 export type BrokerKind = 'mosquitto' | 'aedes';
 
@@ -19,6 +20,8 @@ export interface TestBroker {
   readonly mqtt5: boolean;
   readonly port: number;
   readonly url: string;
+  /** `mqtts://127.0.0.1:<port>` when started with `tls`. */
+  readonly tlsUrl?: string;
   /** Takes the broker away (clients see their sockets close); the port is freed. */
   stop(): Promise<void>;
   /** Brings it back on the same port, with no retained messages or sessions. */
@@ -52,6 +55,15 @@ export interface BrokerOptions {
    * (~40 ms on Linux); the benchmark turns it off to measure aeon, not that.
    */
   tcpNoDelay?: boolean;
+  /** Also listen with TLS (PEM file paths); `requireClientCert` makes clients show a certificate signed by `ca`. */
+  tls?: TlsFiles;
+}
+
+export interface TlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
+  requireClientCert?: boolean;
 }
 
 export async function startBroker(opts: BrokerOptions = {}): Promise<TestBroker> {
@@ -65,7 +77,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<TestBroker>
     if (forced === 'mosquitto') throw new Error('AEON_TEST_BROKER=mosquitto but no mosquitto binary was found');
   }
   const port = await freePort();
-  const broker = bin ? new MosquittoBroker(bin, port, opts.tcpNoDelay ?? false) : new AedesBroker(port);
+  const tls = opts.tls ? { ...opts.tls, port: await freePort() } : undefined;
+  const broker = bin ? new MosquittoBroker(bin, port, opts.tcpNoDelay ?? false, tls) : new AedesBroker(port, tls);
   await broker.start();
   return broker;
 }
@@ -86,15 +99,17 @@ class MosquittoBroker implements TestBroker {
   readonly mqtt5 = true;
   readonly port: number;
   readonly url: string;
+  readonly tlsUrl?: string;
   readonly #bin: string;
   readonly #dir: string;
   #proc: ChildProcess | undefined;
   #stderr = '';
 
-  constructor(bin: string, port: number, tcpNoDelay: boolean) {
+  constructor(bin: string, port: number, tcpNoDelay: boolean, tls?: TlsFiles & { port: number }) {
     this.#bin = bin;
     this.port = port;
     this.url = `mqtt://127.0.0.1:${port}`;
+    if (tls) this.tlsUrl = `mqtts://127.0.0.1:${tls.port}`;
     this.#dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aeon-mosquitto-'));
     fs.chmodSync(this.#dir, 0o755);
     const conf = [
@@ -106,6 +121,9 @@ class MosquittoBroker implements TestBroker {
       'log_type warning',
       'max_queued_messages 10000',
       `set_tcp_nodelay ${tcpNoDelay}`,
+      ...(tls
+        ? [`listener ${tls.port} 127.0.0.1`, `cafile ${tls.ca}`, `certfile ${tls.cert}`, `keyfile ${tls.key}`, `require_certificate ${tls.requireClientCert ?? false}`]
+        : []),
       '',
     ].join('\n');
     fs.writeFileSync(path.join(this.#dir, 'mosquitto.conf'), conf, { mode: 0o644 });
@@ -161,13 +179,18 @@ class AedesBroker implements TestBroker {
   readonly mqtt5 = false;
   readonly port: number;
   readonly url: string;
+  readonly tlsUrl?: string;
+  readonly #tls: (TlsFiles & { port: number }) | undefined;
   #server: net.Server | undefined;
+  #tlsServer: net.Server | undefined;
   #broker: AedesLike | undefined;
   readonly #sockets = new Set<net.Socket>();
 
-  constructor(port: number) {
+  constructor(port: number, tls?: TlsFiles & { port: number }) {
     this.port = port;
     this.url = `mqtt://127.0.0.1:${port}`;
+    this.#tls = tls;
+    if (tls) this.tlsUrl = `mqtts://127.0.0.1:${tls.port}`;
   }
 
   async start(): Promise<void> {
@@ -175,26 +198,34 @@ class AedesBroker implements TestBroker {
     // aedes' .d.ts re-exports without file extensions, which nodenext cannot follow.
     const { Aedes } = (await import('aedes')) as unknown as { Aedes: { createBroker(): Promise<AedesLike & { handle(s: net.Socket): unknown }> } };
     const broker = await Aedes.createBroker();
-    const server = net.createServer((s) => {
+    const onSocket = (s: net.Socket) => {
       this.#sockets.add(s);
       s.once('close', () => this.#sockets.delete(s));
       broker.handle(s);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
+    };
+    const server = net.createServer(onSocket);
+    await listen(server, this.port);
     this.#broker = broker;
     this.#server = server;
+    const t = this.#tls;
+    if (t) {
+      const read = (f: string) => fs.readFileSync(f);
+      const opts = { ca: read(t.ca), cert: read(t.cert), key: read(t.key), requestCert: t.requireClientCert ?? false, rejectUnauthorized: t.requireClientCert ?? false };
+      const tlsServer = tls.createServer(opts, onSocket);
+      await listen(tlsServer, t.port);
+      this.#tlsServer = tlsServer;
+    }
   }
 
   async stop(): Promise<void> {
     const server = this.#server;
     const broker = this.#broker;
     if (!server || !broker) return;
+    const tlsServer = this.#tlsServer;
     this.#server = undefined;
+    this.#tlsServer = undefined;
     this.#broker = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = Promise.all([server, ...(tlsServer ? [tlsServer] : [])].map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));
     for (const s of this.#sockets) s.destroy();
     await new Promise<void>((resolve) => broker.close(() => resolve()));
     await closed;
@@ -203,6 +234,13 @@ class AedesBroker implements TestBroker {
   async close(): Promise<void> {
     await this.stop();
   }
+}
+
+function listen(server: net.Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
 }
 
 function canConnect(port: number): Promise<boolean> {
