@@ -56,3 +56,26 @@ export const mqttRequestSchema = {
     id: idLike('cancel: the id of a running prompt (instead of session).'),
   },
 } as const;
+
+/** Arguments of the mqtt_publish tool (the model reads the descriptions). */
+export const mqttPublishArgs = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['topic', 'payload'],
+  properties: {
+    topic: { type: 'string', minLength: 1, maxLength: 1024, description: 'One concrete topic (no + or # wildcards).' },
+    payload: { type: ['string', 'object', 'array', 'number', 'boolean'], description: 'Text is sent as it is; anything else as JSON.' },
+    qos: { type: 'integer', enum: [0, 1, 2], default: 1, description: 'MQTT QoS.' },
+    retain: { type: 'boolean', default: false, description: "Ask the broker to keep it as the topic's last value." },
+  },
+} as const;
+
+/** Arguments of the mqtt_read tool. */
+export const mqttReadArgs = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['topic'],
+  properties: {
+    topic: { type: 'string', minLength: 1, maxLength: 1024, description: 'A topic, or a filter with + / # to list several.' },
+  },
+} as const;

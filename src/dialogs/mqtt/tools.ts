@@ -4,6 +4,7 @@
 import type { Tool, ToolContext } from '../../tools/types.ts';
 import type { MqttConnection, QoS } from './connection.ts';
 import type { ReadCache } from './read-cache.ts';
+import { mqttPublishArgs, mqttReadArgs } from './schema.ts';
 import { filterProblem, hasWildcard, isUnder, publishTopicProblem, topicMatches, type Topics } from './topics.ts';
 import type { ActionPayload } from './types.ts';
 
@@ -60,17 +61,7 @@ function publishTool(env: MqttToolsEnv): Tool<PublishArgs> {
     description:
       'Publish one MQTT message to act on the home. Zigbee2MQTT: topic "zigbee2mqtt/<device>/set", payload {"state": "ON"}. ' +
       `Tasmota: topic "cmnd/<device>/POWER", payload "ON". Allowed topic patterns: ${allowed}.`,
-    parameters: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['topic', 'payload'],
-      properties: {
-        topic: { type: 'string', minLength: 1, maxLength: 1024, description: 'One concrete topic (no + or # wildcards).' },
-        payload: { type: ['string', 'object', 'array', 'number', 'boolean'], description: 'Text is sent as it is; anything else as JSON.' },
-        qos: { type: 'integer', enum: [0, 1, 2], default: 1, description: 'MQTT QoS.' },
-        retain: { type: 'boolean', default: false, description: 'Ask the broker to keep it as the topic\'s last value.' },
-      },
-    },
+    parameters: mqttPublishArgs,
     async execute(args, ctx) {
       const refusal = publishRefusal(args.topic, env.allow, env.topics.base);
       if (refusal) {
@@ -101,14 +92,7 @@ function readTool(env: MqttToolsEnv): Tool<ReadArgs> {
     description:
       'Read the last message seen on an MQTT topic (a sensor reading, a light\'s state), e.g. "zigbee2mqtt/hall". ' +
       `A filter with + or # lists the matching topics. Topics followed: ${followed}.`,
-    parameters: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['topic'],
-      properties: {
-        topic: { type: 'string', minLength: 1, maxLength: 1024, description: 'A topic, or a filter with + / # to list several.' },
-      },
-    },
+    parameters: mqttReadArgs,
     async execute(args) {
       const cache = env.cache;
       if (!cache.filters.length) throw new Error('mqtt_read follows no topics: add topic patterns to tools.mqtt_read.topics.');
