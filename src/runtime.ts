@@ -2,6 +2,8 @@
 // in reverse. Each optional part is imported only when enabled (start-up decides
 // idle memory on a 512 MB board) and started inside try/catch, so one broken
 // part is reported, not fatal.
+import fs from 'node:fs';
+import os from 'node:os';
 import { Agent } from './agent/agent.ts';
 import type { LlmChain, TurnTelemetry } from './agent/turn.ts';
 import type { Config } from './config/types.ts';
@@ -151,7 +153,10 @@ export class Runtime {
     return Object.fromEntries(this.#counters);
   }
 
-  /** Device facts for dialogs' status commands and telemetry. */
+  /**
+   * Device facts for dialogs' status commands and telemetry (Home Assistant's
+   * diagnostic sensors read these top-level names). Cheap: no subprocess.
+   */
   status(): Record<string, unknown> {
     const mem = process.memoryUsage();
     return {
@@ -159,6 +164,9 @@ export class Runtime {
       rss_bytes: mem.rss,
       heap_used_bytes: mem.heapUsed,
       board: this.config.device.board,
+      cpu_temp_c: cpuTemperature(),
+      load: os.loadavg().map((l) => Math.round(l * 100) / 100),
+      disk_free_bytes: diskFree(this.config.device.data_dir),
       ...this.statusExtra?.(),
       agent: this.agent?.stats(),
       counters: this.counters(),
@@ -222,5 +230,24 @@ export class Runtime {
     const timer = setInterval(run, 6 * 3600_000);
     timer.unref();
     this.#stops.push({ name: 'retention', stop: () => clearInterval(timer) });
+  }
+}
+
+/** SoC temperature in °C from the kernel's first thermal zone (Raspberry Pi: the CPU), or undefined. */
+function cpuTemperature(): number | undefined {
+  try {
+    const milli = Number(fs.readFileSync('/sys/class/thermal/thermal_zone0/temp', 'utf8'));
+    return Number.isFinite(milli) ? Math.round(milli / 100) / 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function diskFree(dir: string): number | undefined {
+  try {
+    const s = fs.statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
   }
 }

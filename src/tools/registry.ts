@@ -7,7 +7,7 @@ import type { ToolCall, ToolSpec } from '../llm/types.ts';
 import type { Logger } from '../log.ts';
 import { check, closest, compileSchema, formatIssues, type ValidateFunction } from '../util/validate.ts';
 import { capOutput } from './cap-output.ts';
-import { TOOL_ARG_SCHEMAS } from './schemas.ts';
+import { SCHEMAS } from '../schemas.ts';
 import type { Tool, ToolContext, ToolResult } from './types.ts';
 
 export { capOutput } from './cap-output.ts';
@@ -27,8 +27,10 @@ const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 // Precompiled validators by the schema object they were compiled from.
 const PRECOMPILED = new Map<object, ValidateFunction>();
-for (const [key, schema] of Object.entries(TOOL_ARG_SCHEMAS)) {
-  const fn = (precompiled as unknown as Record<string, ValidateFunction | undefined>)[`validate_tool_${key}`];
+// Every tool schema in src/schemas.ts (built-ins and the dialogs' tools alike).
+for (const [key, schema] of Object.entries(SCHEMAS)) {
+  if (!key.startsWith('tool_')) continue;
+  const fn = (precompiled as unknown as Record<string, ValidateFunction | undefined>)[`validate_${key}`];
   if (fn) PRECOMPILED.set(schema, fn);
 }
 
