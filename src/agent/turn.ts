@@ -105,7 +105,8 @@ export async function runTurn(t: TurnInput): Promise<TurnTelemetry> {
       answer += r.text;
       if (r.error) {
         if (r.text || r.calls.length) t.store.append(t.session, { role: 'assistant', content: r.text, meta: { partial: true, error: r.error.kind } });
-        return finish(answer, r.error.kind === 'aborted' ? cancelledError(t.signal) : llmError(r.error, t.agentId));
+        const error = r.error.kind === 'aborted' ? cancelledError(t.signal) : r.cut ? { code: 'llm_bad_response', message: r.error.message } : llmError(r.error, t.agentId);
+        return finish(answer, error);
       }
       if (r.calls.length === 0 || round >= t.agent.max_tool_iterations) {
         let note = '';
@@ -135,23 +136,40 @@ interface RoundResult {
   text: string;
   calls: ToolCall[];
   error?: LlmError;
+  /** The model talked past `max_tokens` and the answer was cut (error says so). */
+  cut?: boolean;
 }
+
+// A server honours max_tokens; one that does not (a runaway local model, a
+// broken proxy) would fill memory and send hundreds of chat messages. No
+// tokeniser averages longer tokens than this, so a real answer never hits it.
+const MAX_CHARS_PER_TOKEN = 16;
 
 async function streamOnce(t: TurnInput, req: LlmRequest, tel: TurnTelemetry, ttftFrom?: number): Promise<RoundResult> {
   const out: RoundResult = { text: '', calls: [] };
+  const limit = (req.max_tokens ?? Infinity) * MAX_CHARS_PER_TOKEN;
   let streaming = false;
   for await (const ev of t.llm.stream(req, t.signal)) {
     switch (ev.type) {
-      case 'text':
+      case 'text': {
         if (!ev.delta) break;
         if (!streaming) {
           streaming = true;
           if (ttftFrom !== undefined) tel.ttft_ms = t.now() - ttftFrom;
           safe(() => t.sink.phase?.('streaming'), t.log);
         }
-        out.text += ev.delta;
-        safe(() => t.sink.delta(ev.delta), t.log);
+        const over = out.text.length + ev.delta.length > limit;
+        const delta = over ? ev.delta.slice(0, limit - out.text.length) : ev.delta;
+        out.text += delta;
+        if (delta) safe(() => t.sink.delta(delta), t.log);
+        if (over) {
+          // Leaving the loop ends the request.
+          out.cut = true;
+          out.error = { kind: 'bad_response', retryable: false, message: `The language model kept writing past what max_tokens (${req.max_tokens}) allows, so aeon stopped the answer after ${limit} characters.` };
+          return out;
+        }
         break;
+      }
       case 'tool_call':
         if (ttftFrom !== undefined && tel.ttft_ms === undefined) tel.ttft_ms = t.now() - ttftFrom;
         out.calls.push(ev.call);

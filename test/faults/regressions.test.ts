@@ -1,0 +1,53 @@
+// Focused regression tests for the bugs the fault suite found (docs/faults.md
+// lists each with its commit). Each one fails on the code before its fix.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Agent } from '../../src/agent/agent.ts';
+import type { ToolRunner } from '../../src/agent/turn.ts';
+import { parseConfig } from '../../src/config/index.ts';
+import type { TurnResult } from '../../src/dialogs/types.ts';
+import type { StreamEvent } from '../../src/llm/types.ts';
+import { silentLogger } from '../../src/log.ts';
+import { Store } from '../../src/store/index.ts';
+import { ScriptedLlm, type Script } from '../helpers/scripted-llm.ts';
+
+function agentWith(scripts: Script[], agent: object = {}) {
+  const { config } = parseConfig(
+    JSON.stringify({ device: { board: 'pi-zero-2w' }, agents: { main: { provider: 'ollama', model: 'm', ...agent } }, storage: { sessions_db: ':memory:' } }),
+    '/tmp/aeon.json',
+    { env: {} },
+  );
+  const store = Store.open({ path: ':memory:' });
+  const tools: ToolRunner = { specs: () => [], run: async () => ({ content: '', is_error: false }) };
+  const llm = new ScriptedLlm(scripts);
+  return { agent: new Agent({ config, store, tools, llm: () => llm, log: silentLogger() }), store, llm };
+}
+
+describe('regressions found by the fault suite', () => {
+  it('a model that never stops talking is cut at what max_tokens allows, not at the 8 MB transport bound', async () => {
+    let sent = 0;
+    let closed = false;
+    const endless: Script = async function* () {
+      try {
+        for (;;) {
+          sent++;
+          yield { type: 'text', delta: 'blah '.repeat(40) } as StreamEvent;
+        }
+      } finally {
+        closed = true;
+      }
+    };
+    const { agent, store } = agentWith([endless], { max_tokens: 100 });
+    const deltas: string[] = [];
+    const res = await new Promise<TurnResult>((resolve) => agent.submit({ dialog: 'cli', chat: 'c', text: 'talk' }, { delta: (d) => deltas.push(d), final: resolve }));
+    assert.equal(res.error?.code, 'llm_bad_response');
+    assert.match(res.error!.message, /max_tokens \(100\)/);
+    assert.equal(res.text.length, 1600, 'cut at 16 characters per token');
+    assert.equal(deltas.join(''), res.text, 'the person saw exactly what was kept');
+    assert.ok(closed, 'the stream was closed');
+    assert.ok(sent < 20, `read ${sent} events`);
+    const stored = [...store.messages('agent:main:cli:c')];
+    assert.equal(stored[1]!.content, res.text);
+    assert.equal(stored[1]!.meta?.partial, true);
+  });
+});
