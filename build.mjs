@@ -11,7 +11,7 @@
 // architecture (Debian binutils / binutils-aarch64-linux-gnu) and xz-utils. The
 // target's node comes from the npm registry once and is cached in .cache/;
 // after that the build runs offline. Same inputs give the same bytes.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -27,7 +27,7 @@ const USAGE = `usage: node build.mjs (--board NAME ... | --all) [options]
   --board NAME   board profile from boards/ (repeatable): ${boardNames().join(', ')}
   --all          every board
   --out DIR      where the results go (default: dist/)
-  --xz LEVEL     xz preset for the download copy, 0-9 with optional e (default: 9e)
+  --xz LEVEL     xz preset for the download copy, 0-9 with optional e (default: 6)
   --no-xz        skip the .xz copy (quicker, for development)
   --with-bundle  also write aeon-<board>.js and its SQLite addon, to run with a plain node
   -h, --help     this text`;
@@ -50,7 +50,7 @@ function sha256(data) {
 }
 
 function mb(bytes) {
-  return `${(bytes / 1048576).toFixed(1)} MB`;
+  return `${(bytes / 1048576).toFixed(1)} MiB`;
 }
 
 /** Short commit of HEAD, `-dirty` when a build input differs from it; AEON_COMMIT overrides (builds from a tarball). */
@@ -75,6 +75,28 @@ function moveInto(src, file) {
   const tmp = `${file}.tmp-${process.pid}`;
   fs.copyFileSync(src, tmp);
   fs.renameSync(tmp, file);
+}
+
+/**
+ * Writes `file`.xz. One thread per file: multi-threaded xz cuts the input into
+ * blocks, which changes the bytes with the machine's core count. Preset 6 needs
+ * 9 MB to decompress (preset 9 needs 65 MB and saves about 1%).
+ */
+function compress(file, level) {
+  const tmp = `${file}.xz.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w');
+  const child = spawn('xz', ['-T1', `-${level}`, '-c', file], { stdio: ['ignore', fd, 'pipe'] });
+  fs.closeSync(fd);
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', (err) => reject(err.code === 'ENOENT' ? new Error('xz is missing: install the Debian package xz-utils (or build with --no-xz)') : err));
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`xz -${level} ${file} failed (exit ${code}): ${stderr.trim()}`));
+      fs.renameSync(tmp, `${file}.xz`);
+      resolve(fs.statSync(`${file}.xz`).size);
+    });
+  });
 }
 
 async function main() {
@@ -102,7 +124,7 @@ async function main() {
   const boards = opts.all ? known : [...new Set(opts.board ?? [])];
   if (!boards.length) fail(`name a board or --all\n\n${USAGE}`, 64);
   for (const b of boards) if (!known.includes(b)) fail(`unknown board "${b}" (boards/: ${known.join(', ')})`, 64);
-  const xzLevel = opts['no-xz'] ? undefined : (opts.xz ?? '9e');
+  const xzLevel = opts['no-xz'] ? undefined : (opts.xz ?? '6');
   if (xzLevel !== undefined && !/^\d(e)?$/.test(xzLevel)) fail(`--xz takes 0-9 with an optional e, got "${xzLevel}"`, 64);
   if (Number(process.versions.node.split('.')[0]) < 24) {
     fail(`needs Node 24 (this is ${process.version}): run \`npm run build -- ${process.argv.slice(2).join(' ')}\`, which uses the pinned Node`);
@@ -127,6 +149,8 @@ async function main() {
   const log = (m) => say(m);
   const blobNode = process.version === `v${pinned}` ? process.execPath : ensureNodeDist(root, pinned, process.arch, log);
 
+  // xz takes a minute per board on one core: boards compress side by side while the next one builds.
+  const compressing = [];
   for (const name of boards) {
     const t0 = Date.now();
     const board = JSON.parse(fs.readFileSync(path.join(root, 'boards', `${name}.json`), 'utf8'));
@@ -162,27 +186,20 @@ async function main() {
         writeAtomic(path.join(outDir, script), b.code);
         writeAtomic(path.join(outDir, addonAsset), addon);
       }
-      let xzSize;
+      fs.rmSync(`${target}.xz`, { force: true });
       if (xzLevel !== undefined) {
-        // One thread: multi-threaded xz cuts the input into blocks and gives other bytes.
-        const xzFile = `${target}.xz`;
-        const fd = fs.openSync(`${xzFile}.tmp-${process.pid}`, 'w');
-        const r = spawnSync('xz', ['-T1', `-${xzLevel}`, '-c', exe], { stdio: ['ignore', fd, 'pipe'] });
-        fs.closeSync(fd);
-        if (r.error?.code === 'ENOENT') fail('xz is missing: install the Debian package xz-utils (or build with --no-xz)');
-        if (r.status !== 0) fail(`xz failed: ${r.stderr}`);
-        fs.renameSync(`${xzFile}.tmp-${process.pid}`, xzFile);
-        xzSize = fs.statSync(xzFile).size;
-      } else {
-        fs.rmSync(`${target}.xz`, { force: true });
+        // Settled here, so a failure waits for the others instead of ending the build half-written.
+        compressing.push(compress(target, xzLevel).then((size) => say(`${name}: ${path.basename(target)}.xz ${mb(size)} (xz -${xzLevel})`), (err) => err));
       }
       const top = sizesByPackage(b.metafile).slice(0, 6).map(([k, v]) => `${k} ${Math.round(v / 1024)}K`).join(', ');
-      say(`${name} (linux-${arch}): ${path.relative(process.cwd(), target) || target} ${mb(bin.length)}${xzSize ? `, .xz ${mb(xzSize)}` : ''}; bundle ${mb(b.code.length)} (${top}); execArgv ${execArgv.join(' ')}; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      say(`${name} (linux-${arch}): ${path.relative(process.cwd(), target) || target} ${mb(bin.length)}; bundle ${mb(b.code.length)} (${top}); execArgv ${execArgv.join(' ')}; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       say(`${name}: sha256 ${digest}`);
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
     }
   }
+  const xzFailed = (await Promise.all(compressing)).find((r) => r instanceof Error);
+  if (xzFailed) fail(xzFailed.message);
   say(`commit ${commit}, Node ${pinned}; ${boards.length} board${boards.length === 1 ? '' : 's'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 

@@ -195,19 +195,18 @@ export function mapFrames(map: SourceMap, script: string, frames: readonly NodeJ
 /**
  * Maps stack traces of the bundle back to the TypeScript sources with the map
  * kept next to the binary. Opt-in (AEON_SOURCE_MAPS=1, or the map's path):
- * Node's --enable-source-maps does not reach a SEA's main script, and a decoded
- * map of the whole bundle costs tens of MB, too much to carry on a 512 MB board
- * by default. Offline: `node scripts/build/map-stack.mjs <map> < trace.txt`.
- * The map is decoded on the first stack trace, not at start.
+ * Node's --enable-source-maps does not reach a SEA's main script, and the
+ * decoded map of the whole bundle takes about 40 MB of heap, more than a
+ * 512 MB board can spare. The map is read and decoded on the first stack
+ * trace, not at start. Offline: `node scripts/build/map-stack.mjs <map> < trace.txt`.
  */
 export function installSourceMaps(script: string, mapFile: string): boolean {
-  let payload: ConstructorParameters<typeof SourceMap>[0];
   try {
-    payload = JSON.parse(fs.readFileSync(mapFile, 'utf8')) as typeof payload;
+    fs.accessSync(mapFile, fs.constants.R_OK);
   } catch {
     return false;
   }
-  let map: SourceMap | undefined;
+  let map: SourceMap | null | undefined;
   Error.prepareStackTrace = (error, frames) => {
     let head: string;
     try {
@@ -215,12 +214,19 @@ export function installSourceMaps(script: string, mapFile: string): boolean {
     } catch {
       head = 'Error';
     }
-    try {
-      map ??= new SourceMap(payload);
-      return [head, ...mapFrames(map, script, frames)].join('\n');
-    } catch {
-      return [head, ...frames.map((f) => `    at ${f}`)].join('\n');
+    if (map === undefined) {
+      try {
+        map = new SourceMap(JSON.parse(fs.readFileSync(mapFile, 'utf8')) as ConstructorParameters<typeof SourceMap>[0]);
+      } catch {
+        map = null; // unreadable: plain traces from now on
+      }
     }
+    try {
+      if (map) return [head, ...mapFrames(map, script, frames)].join('\n');
+    } catch {
+      // fall through to the plain trace
+    }
+    return [head, ...frames.map((f) => `    at ${f}`)].join('\n');
   };
   return true;
 }

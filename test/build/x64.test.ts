@@ -134,6 +134,31 @@ describe('the x64 binary, alone in an empty directory', () => {
     assert.match(svc.output(), /"msg":"stopped"/);
   });
 
+  it('stack traces name the bundle; with AEON_SOURCE_MAPS=1 and the map beside the binary they name the TypeScript sources', async () => {
+    const model = await startReplayServer({
+      // Each question gets one tool call; the tool's answer gets text.
+      script: (req) =>
+        (req.body as { messages: Array<{ role: string }> }).messages.at(-1)!.role === 'tool'
+          ? { body: openaiTextStream('Cannot.') }
+          : { body: openaiToolCallStream([{ id: 'c1', name: 'file_read', arguments: JSON.stringify({ path: '../outside.txt' }) }]) },
+    });
+    try {
+      const file = writeConfig(s.dir, { agents: { main: { provider: 'openai-compatible', model: 'm', base_url: `${model.url}/v1`, tools: ['file_read'] } } }, 'maps.json');
+      // The refused path is an Error thrown in src/tools/workspace.ts; the debug log carries its stack.
+      const env = { AEON_LOG_LEVEL: 'debug' };
+      const plain = await run(['ask', '--config', file, 'read it'], { env });
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.match(plain.stderr, /it contains \\"\.\.\\"[^\n]*at [^\n]*\(aeon-x64\.js:\d+:\d+\)/);
+      fs.copyFileSync(path.join(out, 'aeon-x64.js.map'), path.join(s.dir, 'aeon-x64.js.map'));
+      const mapped = await run(['ask', '--config', file, 'read it'], { env: { ...env, AEON_SOURCE_MAPS: '1' } });
+      assert.equal(mapped.code, 0, mapped.stderr);
+      assert.match(mapped.stderr, /it contains \\"\.\.\\"[^\n]*at [^\n]*\(src\/tools\/workspace\.ts:\d+:\d+\)/);
+      assert.doesNotMatch(mapped.stderr, /aeon-x64\.js:\d+:\d+/);
+    } finally {
+      await model.close();
+    }
+  });
+
   describe('a tool schema that is not precompiled', () => {
     let broker: TestBroker;
     before(async () => {
