@@ -29,8 +29,10 @@ declare const AEON_SEA:
     }
   | undefined;
 
-/** glibc the prebuilt better-sqlite3 addons need (GLIBC_2.34 symbols). */
+/** glibc the prebuilt better-sqlite3 addons need (GLIBC_2.34 symbols; also GLIBCXX_3.4.29, GCC 11's libstdc++). */
 export const GLIBC_NEEDED = '2.34';
+/** The dynamic loader's words for a missing symbol version of the C or C++ library. */
+const OLD_LIBS = /(GLIBC|GLIBCXX|CXXABI)_[\d.]+'? not found/;
 /** sysexits EX_UNAVAILABLE: this system cannot run aeon; restarting will not help. */
 export const EXIT_UNAVAILABLE = 69;
 
@@ -122,13 +124,13 @@ function versionLess(a: string, b: string): boolean {
 }
 
 /**
- * Turns a dlopen failure caused by a too old C library into a sentence a
- * person can act on; undefined for any other failure.
+ * Turns a dlopen failure caused by a too old C or C++ library into a sentence
+ * a person can act on; undefined for any other failure. Bullseye's loader may
+ * name GLIBC_2.34 or GLIBCXX_3.4.29, whichever it meets first.
  */
 export function explainGlibc(message: string, runtime: string | undefined): string | undefined {
-  const wanted = /GLIBC_(\d+\.\d+)[^\n]*not found/.exec(message)?.[1];
   const old = runtime !== undefined && versionLess(runtime, GLIBC_NEEDED);
-  if (!wanted && !old) return undefined;
+  if (!OLD_LIBS.test(message) && !old) return undefined;
   return (
     `this system's C library is too old for aeon: it needs glibc ${GLIBC_NEEDED} or newer` +
     `${runtime ? ` and has ${runtime}` : ''}. On a Raspberry Pi that means Raspberry Pi OS Bookworm (Debian 12) or newer, 64-bit; ` +
@@ -154,7 +156,7 @@ export function loadAddon(bytes: Uint8Array, sha256: string, dirs: string[], uid
       return { addon: open(file), file };
     } catch (err) {
       const msg = (err as Error).message;
-      const glibc = explainGlibc(msg, /GLIBC_/.test(msg) ? runtime() : undefined);
+      const glibc = explainGlibc(msg, OLD_LIBS.test(msg) ? runtime() : undefined);
       if (glibc) throw new SystemError(glibc);
       // Typically a noexec mount ("failed to map segment"): try the next directory.
       problems.push(`${file}: ${msg.split('\n')[0]}`);

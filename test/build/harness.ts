@@ -69,7 +69,7 @@ const QEMU_PACKAGES = 'qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
  */
 export function qemuArm64(bin: string): Launcher {
   const sysroot = '/usr/aarch64-linux-gnu';
-  const candidates = ['/usr/bin/qemu-aarch64-static', '/usr/bin/qemu-aarch64', '/usr/libexec/qemu-binfmt/aarch64-binfmt-P'];
+  const candidates = ['/usr/bin/qemu-aarch64-static', '/usr/bin/qemu-aarch64'];
   const qemu = candidates.find((p) => fs.existsSync(p));
   const missing: string[] = [];
   if (!qemu) missing.push('qemu-aarch64-static');

@@ -108,7 +108,8 @@ describe('loadAddon', () => {
     assert.equal(tries, 1);
   });
 
-  it('explainGlibc leaves other failures alone', () => {
+  it('explainGlibc knows the C++ library too, and leaves other failures alone', () => {
+    assert.match(explainGlibc("/lib/aarch64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.29' not found (required by x.node)", '2.31')!, /needs glibc 2\.34 or newer and has 2\.31\. On a Raspberry Pi that means Raspberry Pi OS Bookworm/);
     assert.equal(explainGlibc('failed to map segment from shared object', '2.36'), undefined);
     assert.match(explainGlibc('something odd', '2.28')!, /has 2\.28/);
   });
