@@ -5,7 +5,8 @@
 // then dropped; HTML comes back as readable text.
 import { STATUS_CODES } from '../util/node-http.ts';
 import net from 'node:net';
-import { Agent, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import { loadUndici } from '../llm/http-agent.ts';
 import type { Config } from '../config/types.ts';
 import { wholeCharsEnd } from './cap-output.ts';
 import { htmlToText } from './html-text.ts';
@@ -53,6 +54,8 @@ export function httpFetchTool(cfg: HttpFetchConfig, deps: HttpFetchDeps = {}): T
         headers[name] = v;
       }
       const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeout_ms)]);
+      // undici loads on the first fetch, not at start-up (~65 ms and its memory when the tool is never used).
+      const { Agent, request } = await loadUndici();
       const agent = new Agent({
         connect: { lookup: guardedLookup(policy), timeout: timeout_ms },
         headersTimeout: timeout_ms,
@@ -111,7 +114,7 @@ function checkTarget(url: URL, policy: AddressPolicy): void {
   if (why) throw refusal(host, host, why);
 }
 
-async function render(res: Awaited<ReturnType<typeof request>>, url: URL, max: number): Promise<string> {
+async function render(res: Dispatcher.ResponseData, url: URL, max: number): Promise<string> {
   const type = String(res.headers['content-type'] ?? '');
   const chunks: Buffer[] = [];
   let got = 0;

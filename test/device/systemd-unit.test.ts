@@ -72,7 +72,7 @@ describe('systemd/aeon.service', () => {
     assert.deepEqual(get('NotifyAccess'), ['all'], 'systemd-notify sends from a child process');
     assert.deepEqual(get('WatchdogSec'), ['30s']);
     assert.deepEqual(get('Restart'), ['always']);
-    assert.deepEqual(get('RestartPreventExitStatus'), ['78']);
+    assert.deepEqual(get('RestartPreventExitStatus'), ['78 69'], 'bad config (78) and a system too old for the binary (69) are not restarted');
     assert.deepEqual(get('User'), ['aeon']);
     assert.deepEqual(get('StateDirectory'), ['aeon']);
     assert.deepEqual(get('ConfigurationDirectory'), ['aeon']);
