@@ -81,7 +81,8 @@ export function statusError(status: number, headers: Record<string, string | str
 /** A provider error delivered inside a 200 stream (OpenRouter, vLLM, Anthropic `error` events). */
 export function streamedError(error: unknown, ctx: ErrorContext): LlmError {
   const { message, code } = errorFields(error);
-  const detail = ctx.scrub(message ?? 'no details');
+  // Scrubbed before it is cut, so a key the cut would split is still found whole.
+  const detail = clip(ctx.scrub(message ?? 'no details'));
   const numeric = typeof code === 'number' ? code : /^\d{3}$/.test(String(code)) ? Number(code) : undefined;
   if (numeric !== undefined && numeric >= 400 && numeric < 500 && numeric !== 408 && numeric !== 429) {
     return statusError(numeric, {}, JSON.stringify({ error: { message: detail } }), ctx);

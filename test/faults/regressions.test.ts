@@ -6,10 +6,12 @@ import { Agent } from '../../src/agent/agent.ts';
 import type { ToolRunner } from '../../src/agent/turn.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import type { TurnResult } from '../../src/dialogs/types.ts';
-import type { StreamEvent } from '../../src/llm/types.ts';
+import type { LlmError, ProviderKind, StreamEvent } from '../../src/llm/types.ts';
 import { silentLogger } from '../../src/log.ts';
 import { Store } from '../../src/store/index.ts';
+import { createProvider } from '../../src/llm/index.ts';
 import { ScriptedLlm, type Script } from '../helpers/scripted-llm.ts';
+import { startReplayServer, type Reply } from '../helpers/sse-replay.ts';
 
 function agentWith(scripts: Script[], agent: object = {}) {
   const { config } = parseConfig(
@@ -21,6 +23,22 @@ function agentWith(scripts: Script[], agent: object = {}) {
   const tools: ToolRunner = { specs: () => [], run: async () => ({ content: '', is_error: false }) };
   const llm = new ScriptedLlm(scripts);
   return { agent: new Agent({ config, store, tools, llm: () => llm, log: silentLogger() }), store, llm };
+}
+
+/** The final error of one request to a provider that gets `reply`. */
+async function providerError(provider: ProviderKind, reply: Reply, apiKey = 'sk-regression-0123456789abcdef'): Promise<LlmError | undefined> {
+  const srv = await startReplayServer({ script: reply });
+  try {
+    const p = createProvider({
+      provider, model: 'm', base_url: provider === 'anthropic' ? srv.url : `${srv.url}/v1`, api_key: apiKey,
+      limits: { connect_timeout_ms: 2000, first_byte_timeout_ms: 2000, idle_timeout_ms: 2000, max_response_bytes: 1 << 20, max_event_bytes: 1 << 16 },
+    });
+    let error: LlmError | undefined;
+    for await (const e of p.stream({ model: 'm', system: '', messages: [{ role: 'user', content: 'hi' }] }, AbortSignal.timeout(5000))) if (e.type === 'error') error = e.error;
+    return error;
+  } finally {
+    await srv.close();
+  }
 }
 
 describe('regressions found by the fault suite', () => {
@@ -49,5 +67,16 @@ describe('regressions found by the fault suite', () => {
     const stored = [...store.messages('agent:main:cli:c')];
     assert.equal(stored[1]!.content, res.text);
     assert.equal(stored[1]!.meta?.partial, true);
+  });
+
+  it('an error a provider reports mid-stream reaches people as one bounded line, whatever its size', async () => {
+    const message = `upstream failed:\n${'stack frame\n'.repeat(2000)}`;
+    for (const provider of ['openai-compatible', 'anthropic'] as const) {
+      const data = JSON.stringify(provider === 'anthropic' ? { type: 'error', error: { type: 'api_error', message } } : { error: { message, code: 'server_error' } });
+      const e = await providerError(provider, { body: `${provider === 'anthropic' ? 'event: error\n' : ''}data: ${data}\n\n` });
+      assert.equal(e?.kind, 'server', provider);
+      assert.ok(!/\n/.test(e!.message), `${provider}: ${e!.message.slice(0, 100)}`);
+      assert.ok(e!.message.length < 400, `${provider}: ${e!.message.length} characters`);
+    }
   });
 });
