@@ -45,8 +45,9 @@ export function contextFor(model: ModelConfig): ErrorContext {
 const TOOLS_UNSUPPORTED = /(does not|doesn't|do not) support (tools|tool use|tool calling|function calling)|support tool use|tools? (is|are) not supported|tool_choice.*not supported/i;
 
 export function statusError(status: number, headers: Record<string, string | string[] | undefined>, body: string, ctx: ErrorContext): LlmError {
-  const parsed = parseErrorBody(body);
-  const detail = ctx.scrub(parsed.message ?? '');
+  // Scrub the whole body before parseErrorBody cuts it: a key the cut splits would not be found.
+  const parsed = parseErrorBody(ctx.scrub(body));
+  const detail = parsed.message ?? '';
   const said = detail ? `: ${detail}` : '';
   const http = `HTTP ${status}`;
 

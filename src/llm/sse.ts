@@ -120,7 +120,7 @@ export async function* postSse(req: SseRequest, signal: AbortSignal): AsyncGener
     const contentType = String(res.headers['content-type'] ?? '');
     if (contentType.includes('json')) {
       // A server that ignored `stream: true` or reports an error with 200.
-      const detail = ctx.scrub(parseErrorBody(await readCapped(body, ERROR_BODY_MAX)).message ?? '');
+      const detail = parseErrorBody(ctx.scrub(await readCapped(body, ERROR_BODY_MAX))).message ?? '';
       yield fail(err('bad_response', false, `${ctx.label} answered with JSON instead of an event stream${detail ? `: ${detail}` : '.'}`));
       return;
     }

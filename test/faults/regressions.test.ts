@@ -79,4 +79,18 @@ describe('regressions found by the fault suite', () => {
       assert.ok(e!.message.length < 400, `${provider}: ${e!.message.length} characters`);
     }
   });
+
+  it('an API key a provider echoes near the 300-character cut of its error text is scrubbed whole, not left in part', async () => {
+    const key = 'sk-regression-0123456789abcdef';
+    for (let pad = 240; pad <= 300; pad += 5) {
+      const message = `${'r'.repeat(pad)} Incorrect API key provided: ${key}.`;
+      for (const reply of [
+        { status: 401, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { message } }) },
+        { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { message } }) },
+      ]) {
+        const e = await providerError('openai-compatible', reply, key);
+        for (let i = 0; i + 8 <= key.length; i++) assert.ok(!e!.message.includes(key.slice(i, i + 8)), `pad ${pad}, HTTP ${reply.status}: ${e!.message.slice(-80)}`);
+      }
+    }
+  });
 });
