@@ -76,17 +76,17 @@ async function* streamMessages(
     switch (ev?.type) {
       case 'message_start': {
         const u = ev.message?.usage;
-        if (u) {
+        if (u && typeof u === 'object') {
           input = inputTokens(u) ?? input;
-          output = u.output_tokens ?? output;
+          output = tokens(u.output_tokens) ?? output;
         }
         break;
       }
       case 'content_block_start': {
         const b = ev.content_block;
         if (b?.type === 'tool_use' && typeof ev.index === 'number') {
-          toolBlocks.set(ev.index, { id: b.id ?? `call_${ev.index}`, name: b.name ?? '', json: '' });
-        } else if (b?.type === 'text' && b.text) {
+          toolBlocks.set(ev.index, { id: typeof b.id === 'string' && b.id ? b.id : `call_${ev.index}`, name: typeof b.name === 'string' ? b.name : '', json: '' });
+        } else if (b?.type === 'text' && typeof b.text === 'string' && b.text) {
           yield { type: 'text', delta: b.text };
         }
         break;
@@ -94,7 +94,7 @@ async function* streamMessages(
       case 'content_block_delta': {
         const d = ev.delta;
         if (d?.type === 'text_delta') {
-          if (d.text) yield { type: 'text', delta: d.text };
+          if (typeof d.text === 'string' && d.text) yield { type: 'text', delta: d.text };
         } else if (d?.type === 'input_json_delta' && typeof d.partial_json === 'string') {
           const block = toolBlocks.get(ev.index ?? -1);
           if (block) block.json += d.partial_json;
@@ -112,10 +112,10 @@ async function* streamMessages(
         break;
       }
       case 'message_delta': {
-        if (ev.delta?.stop_reason) stop = stopReason(ev.delta.stop_reason);
+        if (typeof ev.delta?.stop_reason === 'string' && ev.delta.stop_reason) stop = stopReason(ev.delta.stop_reason);
         // Counts here are cumulative totals, not increments.
-        if (ev.usage) {
-          output = ev.usage.output_tokens ?? output;
+        if (ev.usage && typeof ev.usage === 'object') {
+          output = tokens(ev.usage.output_tokens) ?? output;
           input = inputTokens(ev.usage) ?? input;
         }
         break;
@@ -141,8 +141,14 @@ async function* streamMessages(
 
 // Cached prompt tokens are reported apart from the rest; all of them were read.
 function inputTokens(u: Usage): number | undefined {
-  if (u.input_tokens === undefined && u.cache_creation_input_tokens === undefined && u.cache_read_input_tokens === undefined) return undefined;
-  return (u.input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0) + (u.cache_read_input_tokens ?? 0);
+  const parts = [tokens(u.input_tokens), tokens(u.cache_creation_input_tokens), tokens(u.cache_read_input_tokens)];
+  if (parts.every((n) => n === undefined)) return undefined;
+  return parts.reduce<number>((sum, n) => sum + (n ?? 0), 0);
+}
+
+/** A token count as sent, or undefined when it is not a count (events are outside input). */
+function tokens(n: unknown): number | undefined {
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
 function stopReason(reason: string): StopReason {

@@ -25,6 +25,22 @@ function agentWith(scripts: Script[], agent: object = {}) {
   return { agent: new Agent({ config, store, tools, llm: () => llm, log: silentLogger() }), store, llm };
 }
 
+/** Every event of one request to a provider that gets `reply`. */
+async function providerEvents(provider: ProviderKind, reply: Reply): Promise<StreamEvent[]> {
+  const srv = await startReplayServer({ script: reply });
+  try {
+    const p = createProvider({
+      provider, model: 'm', base_url: provider === 'anthropic' ? srv.url : `${srv.url}/v1`,
+      limits: { connect_timeout_ms: 2000, first_byte_timeout_ms: 2000, idle_timeout_ms: 2000, max_response_bytes: 1 << 20, max_event_bytes: 1 << 16 },
+    });
+    const out: StreamEvent[] = [];
+    for await (const e of p.stream({ model: 'm', system: '', messages: [{ role: 'user', content: 'hi' }] }, AbortSignal.timeout(5000))) out.push(e);
+    return out;
+  } finally {
+    await srv.close();
+  }
+}
+
 /** The final error of one request to a provider that gets `reply`. */
 async function providerError(provider: ProviderKind, reply: Reply, apiKey = 'sk-regression-0123456789abcdef'): Promise<LlmError | undefined> {
   const srv = await startReplayServer({ script: reply });
@@ -92,5 +108,27 @@ describe('regressions found by the fault suite', () => {
         for (let i = 0; i + 8 <= key.length; i++) assert.ok(!e!.message.includes(key.slice(i, i + 8)), `pad ${pad}, HTTP ${reply.status}: ${e!.message.slice(-80)}`);
       }
     }
+  });
+
+  it('Anthropic events with fields of the wrong type yield no non-string text, tool names or token counts', async () => {
+    const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+    const body = [
+      ev('message_start', { message: { usage: { input_tokens: '12', output_tokens: { n: 1 }, cache_read_input_tokens: 3 } } }),
+      ev('content_block_start', { index: 0, content_block: { type: 'text', text: ['not', 'text'] } }),
+      ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: { html: '<b>' } } }),
+      ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'real text' } }),
+      ev('content_block_start', { index: 1, content_block: { type: 'tool_use', id: 42, name: { evil: true } } }),
+      ev('content_block_stop', { index: 1 }),
+      ev('message_delta', { delta: { stop_reason: 7 }, usage: { output_tokens: -5 } }),
+      ev('message_stop', {}),
+    ].join('');
+    const events = await providerEvents('anthropic', { body });
+    assert.deepEqual(events.filter((e) => e.type === 'text'), [{ type: 'text', delta: 'real text' }]);
+    const call = events.find((e) => e.type === 'tool_call');
+    assert.deepEqual(call?.type === 'tool_call' && call.call, { id: 'call_1', name: '', arguments: '{}' });
+    const usage = events.find((e) => e.type === 'usage');
+    assert.equal(usage?.type === 'usage' && usage.input, 3, 'only the numeric count is kept');
+    assert.equal(usage?.type === 'usage' && usage.output, 0);
+    assert.equal(events.at(-1)?.type, 'done');
   });
 });
