@@ -12,6 +12,8 @@ import { Store } from '../../src/store/index.ts';
 import { createProvider } from '../../src/llm/index.ts';
 import { ScriptedLlm, type Script } from '../helpers/scripted-llm.ts';
 import { startReplayServer, type Reply } from '../helpers/sse-replay.ts';
+import { startBroker } from '../helpers/broker.ts';
+import { startDialog as startMqttDialog, until, Watcher } from '../helpers/mqtt-harness.ts';
 
 function agentWith(scripts: Script[], agent: object = {}) {
   const { config } = parseConfig(
@@ -130,5 +132,30 @@ describe('regressions found by the fault suite', () => {
     assert.equal(usage?.type === 'usage' && usage.input, 3, 'only the numeric count is kept');
     assert.equal(usage?.type === 'usage' && usage.output, 0);
     assert.equal(events.at(-1)?.type, 'done');
+  });
+
+  it('a reply_to or tool topic with a control character is refused, instead of getting aeon disconnected by the broker again and again', async () => {
+    const broker = await startBroker();
+    const h = await startMqttDialog(broker);
+    const w = await Watcher.connect(broker, { subscribe: [`${h.base}/reply`] });
+    try {
+      await until(() => h.dialog.health().ready, 'connected');
+      await w.publish(`${h.base}/prompt`, JSON.stringify({ text: 'hi', id: 'bad', reply_to: 'home/\u0001reply' }));
+      const r = await w.wait((m) => m.json?.id === 'bad', 'the refusal');
+      assert.equal(r.json.error?.code, 'invalid');
+      assert.match(r.json.error.message, /reply_to: .*control character/);
+      const publish = h.tools.find((t) => t.name === 'mqtt_publish')!;
+      for (const topic of ['lamp/\u0085/set', 'lamp/\ufffe', 'lamp/\ud800']) {
+        await assert.rejects(Promise.resolve(publish.execute({ topic, payload: 'ON' }, { signal: new AbortController().signal, session: 's', log: silentLogger() })), /control character|non-character/);
+      }
+      await w.publish(`${h.base}/prompt`, JSON.stringify({ text: 'still there?', id: 'good' }));
+      await w.wait((m) => m.json?.id === 'good', 'an answer afterwards');
+      await new Promise((res) => setTimeout(res, 1500));
+      assert.deepEqual(h.logs.filter((l) => /lost the MQTT broker/.test(l.msg)).map((l) => l.msg), [], 'aeon kept its connection');
+    } finally {
+      await w.close();
+      await h.stop();
+      await broker.close();
+    }
   });
 });

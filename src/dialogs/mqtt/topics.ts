@@ -61,12 +61,21 @@ export function hasWildcard(topic: string): boolean {
   return topic.includes('+') || topic.includes('#');
 }
 
-/** A topic aeon may publish to: not empty, no wildcards, no NUL, not a `$` system topic. Returns why not, or undefined. */
+// MQTT says topics SHOULD NOT hold control characters or Unicode non-characters;
+// Mosquitto enforces it by dropping the connection of whoever publishes one.
+const BROKER_REFUSED = /[\p{Cc}\p{Noncharacter_Code_Point}]/u;
+
+/**
+ * A topic aeon may publish to: not empty, no wildcards, not a `$` system topic,
+ * no character a broker refuses (a reply_to with one would get aeon itself
+ * disconnected, again after every reconnect). Returns why not, or undefined.
+ */
 export function publishTopicProblem(topic: string): string | undefined {
   if (!topic) return 'the topic is empty';
   if (hasWildcard(topic)) return `"${topic}" contains a wildcard (+ or #); publish to one concrete topic`;
   if (topic.startsWith('$')) return `"${topic}" is a broker system topic ($...)`;
   if (topic.includes('\u0000')) return 'the topic contains a NUL character';
+  if (BROKER_REFUSED.test(topic) || !topic.isWellFormed()) return `the topic ${JSON.stringify(topic)} contains a control character or a Unicode non-character, which brokers refuse`;
   if (Buffer.byteLength(topic) > 65535) return 'the topic is longer than 65535 bytes';
   return undefined;
 }
