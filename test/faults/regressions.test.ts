@@ -14,6 +14,8 @@ import { ScriptedLlm, type Script } from '../helpers/scripted-llm.ts';
 import { startReplayServer, type Reply } from '../helpers/sse-replay.ts';
 import { startBroker } from '../helpers/broker.ts';
 import { startDialog as startMqttDialog, until, Watcher } from '../helpers/mqtt-harness.ts';
+import { TelegramBench, waitFor } from '../helpers/telegram-emulator.ts';
+import { startDialog as startTelegramDialog } from '../helpers/telegram-setup.ts';
 
 function agentWith(scripts: Script[], agent: object = {}) {
   const { config } = parseConfig(
@@ -156,6 +158,23 @@ describe('regressions found by the fault suite', () => {
       await w.close();
       await h.stop();
       await broker.close();
+    }
+  });
+
+  it('a Telegram answer finished while the Bot API fails is sent once it works again, not dropped after the client\'s few retries', { timeout: 30_000 }, async () => {
+    const bench = await TelegramBench.start();
+    const r = await startTelegramDialog(bench, { telegram: { stream: false }, script: () => ({ text: 'the answer that waited' }) });
+    try {
+      await waitFor('polling', () => r.dialog.health().ready, 10_000);
+      // One more failure than the client retries a call: the first delivery attempt gives up.
+      bench.proxy.fault({ method: 'sendMessage', status: 502, description: 'Bad Gateway', times: 5 });
+      await bench.person(111).say('hello');
+      await waitFor('the answer', () => bench.messages(111).some((m) => m.text === 'the answer that waited'), 20_000);
+      assert.equal(bench.messages(111).length, 1);
+      assert.ok(!bench.logLines.some((l) => l.includes('could not deliver the answer')));
+    } finally {
+      await r.stop();
+      await bench.stop();
     }
   });
 });

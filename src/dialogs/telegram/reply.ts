@@ -7,6 +7,7 @@
 // the agent thinks or runs tools.
 import type { Logger } from '../../log.ts';
 import type { ReplySink, TurnPhase, TurnResult } from '../types.ts';
+import { sleep } from './client.ts';
 import type { Piece, Sender, Target } from './sender.ts';
 import { splitMarkdown } from './split.ts';
 
@@ -20,6 +21,12 @@ export interface ReplyOptions {
 
 /** Typing is refreshed at most this long (a turn has its own timeout; this only bounds a lost final). */
 const TYPING_MAX_MS = 15 * 60_000;
+/**
+ * How long a finished answer keeps trying to reach a Telegram that is down or
+ * failing. The client's own retries cover seconds; outages last minutes, and
+ * the update is already confirmed, so giving up early means silence.
+ */
+const DELIVER_FOR_MS = 5 * 60_000;
 
 export class TelegramReply implements ReplySink {
   readonly #sender: Sender;
@@ -73,7 +80,7 @@ export class TelegramReply implements ReplySink {
     void (async () => {
       try {
         await this.#writing;
-        await this.#finish(text);
+        await this.#deliver(text);
       } catch (err) {
         this.#log.error({ chat: this.#target.chatId, err: (err as Error).message }, 'could not deliver the answer to Telegram');
       } finally {
@@ -116,6 +123,21 @@ export class TelegramReply implements ReplySink {
       // A streaming step may fail (429 without waiting, a network blip): `final` writes everything anyway.
       this.#log.debug({ chat: this.#target.chatId, err: (err as Error).message }, 'streaming edit skipped');
       if (!isTransient(err)) this.#failed = true;
+    }
+  }
+
+  /** `#finish`, again with backoff while Telegram is unreachable (network, 5xx, 429), up to DELIVER_FOR_MS. */
+  async #deliver(text: string): Promise<void> {
+    const until = Date.now() + DELIVER_FOR_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#finish(text);
+      } catch (err) {
+        const wait = Math.min(30_000, 2000 * 2 ** attempt);
+        if (!isTransient(err) || this.#o.signal.aborted || Date.now() + wait > until) throw err;
+        if (attempt === 0) this.#log.warn({ chat: this.#target.chatId, err: (err as Error).message }, 'Telegram is unreachable; the answer is sent once it is back');
+        await sleep(wait, this.#o.signal);
+      }
     }
   }
 
