@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import mqtt from 'mqtt';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
-import { AeonChild, SECRETS, plainSentenceProblem, secretLeaks, sleep, waitFor } from '../helpers/fault-aeon.ts';
+import { AeonChild, SECRETS, disposeAll, plainSentenceProblem, secretLeaks, sleep, waitFor } from '../helpers/fault-aeon.ts';
 import { startScriptedLlm, textReply, type ScriptedLlmServer } from '../helpers/fault-llm.ts';
 import pizero from '../../boards/pi-zero-2w.json' with { type: 'json' };
 
@@ -28,6 +28,7 @@ const budget = pizero.budget;
 let broker: TestBroker;
 let llm: ScriptedLlmServer;
 let aeon: AeonChild;
+let client: mqtt.MqttClient | undefined;
 
 before(async () => {
   broker = await startBroker();
@@ -44,6 +45,8 @@ before(async () => {
 });
 
 after(async () => {
+  await disposeAll();
+  await client?.endAsync(true);
   await aeon?.dispose();
   await llm?.close();
   await broker?.close();
@@ -55,7 +58,7 @@ function pct(xs: number[], p: number): number {
 }
 
 it(`${RATE} prompts/s over MQTT for ${SECONDS} s: bounded queues, "busy" for the excess, RSS in budget, /healthz responsive`, { timeout: 150_000 }, async (t) => {
-  const client = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: `flood-${process.pid}` });
+  client = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: `flood-${process.pid}` });
   const replies = new Map<string, { code: string | undefined; message?: string; n: number }>();
   let online = false;
   client.on('message', (topic, payload) => {
@@ -75,13 +78,13 @@ it(`${RATE} prompts/s over MQTT for ${SECONDS} s: bounded queues, "busy" for the
   let sampling = true;
   const samplers = [
     (async () => {
-      while (sampling) {
+      while (sampling && aeon.running) {
         m.rss = Math.max(m.rss, aeon.rssBytes());
         await sleep(100);
       }
     })(),
     (async () => {
-      while (sampling) {
+      while (sampling && aeon.running) {
         const h = await aeon.health();
         if (h.status === 200) m.health.push(h.ms);
         else m.healthFailed++;
@@ -89,7 +92,7 @@ it(`${RATE} prompts/s over MQTT for ${SECONDS} s: bounded queues, "busy" for the
       }
     })(),
     (async () => {
-      while (sampling) {
+      while (sampling && aeon.running) {
         const s = await aeon.get('/status');
         if (s.status === 200) {
           m.heap = Math.max(m.heap, s.body.process?.heap_used_bytes ?? 0);
@@ -151,6 +154,7 @@ it(`${RATE} prompts/s over MQTT for ${SECONDS} s: bounded queues, "busy" for the
   await waitFor('answer after the flood', () => replies.get('after'), 10_000);
   assert.equal(replies.get('after')!.code, undefined);
   await client.endAsync();
+  client = undefined;
   assert.ok(aeon.running);
   assert.equal(await aeon.stop(), 0, aeon.logTail());
   assert.deepEqual(secretLeaks(), []);

@@ -246,7 +246,10 @@ describe(`fuzz: MQTT payloads (seed ${SEED})`, () => {
           await w.publish(`${h.base}/request/${cmd}`, payload(f));
           requests++;
         }
-        await until(() => w.on(`${h.base}/reply`).length >= 400 && w.seen.filter((m) => m.topic.startsWith(`${h.base}/response/`)).length >= requests, 'a reply to each', 20_000);
+        const responses = () => w.seen.filter((m) => m.topic.startsWith(`${h.base}/response/`)).length;
+        await until(() => w.on(`${h.base}/reply`).length >= 400 && responses() >= requests, 'a reply to each', 20_000).catch((e: Error) => {
+          throw new Error(`${e.message}: ${w.on(`${h.base}/reply`).length}/400 replies, ${responses()}/${requests} responses; errors logged: ${JSON.stringify(h.logs.filter((l) => l.level >= 40).slice(0, 5))}`);
+        });
         await new Promise((r) => setTimeout(r, 300));
         assert.equal(w.on(`${h.base}/reply`).length, 400, 'exactly one reply per prompt');
         assert.equal(w.seen.filter((m) => m.topic.startsWith(`${h.base}/response/`)).length, requests, 'exactly one response per request');

@@ -17,7 +17,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, it } from 'node:test';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
-import { AeonChild, SECRETS, loggedLines, secretLeaks, sleep, waitFor } from '../helpers/fault-aeon.ts';
+import { AeonChild, SECRETS, disposeAll, loggedLines, secretLeaks, sleep, waitFor } from '../helpers/fault-aeon.ts';
 import { startScriptedLlm, textReply, toolReply, type ScriptedLlmServer } from '../helpers/fault-llm.ts';
 import { Watcher } from '../helpers/mqtt-harness.ts';
 import { prng } from '../helpers/sse-replay.ts';
@@ -88,6 +88,7 @@ before(async () => {
 });
 
 after(async () => {
+  await disposeAll();
   await watcher?.close();
   await aeon?.dispose();
   await llm?.close();

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
-import { AeonChild, SECRETS, plainSentenceProblem, secretLeaks, sleep, waitFor } from '../helpers/fault-aeon.ts';
+import { AeonChild, SECRETS, disposeAll, plainSentenceProblem, secretLeaks, sleep, waitFor } from '../helpers/fault-aeon.ts';
 import { startScriptedLlm, textReply, type ScriptedLlmServer } from '../helpers/fault-llm.ts';
 import { FaultTcp } from '../helpers/fault-tcp.ts';
 import { Watcher } from '../helpers/mqtt-harness.ts';
@@ -99,6 +99,7 @@ before(async () => {
 });
 
 after(async () => {
+  await disposeAll();
   await watcher?.close();
   await aeon?.dispose();
   await tcp?.close();
@@ -112,13 +113,13 @@ it('every LLM fault ends in exactly one clear final answer per prompt, within th
   const samples = { rss: 0, heap: 0, health: [] as number[], slowHealth: 0 };
   let sampling = true;
   const rssLoop = (async () => {
-    while (sampling) {
+    while (sampling && aeon.running) {
       samples.rss = Math.max(samples.rss, aeon.rssBytes());
       await sleep(100);
     }
   })();
   const healthLoop = (async () => {
-    while (sampling) {
+    while (sampling && aeon.running) {
       const h = await aeon.health();
       samples.health.push(h.status);
       samples.slowHealth = Math.max(samples.slowHealth, h.ms);

@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
-import { AeonChild, SECRETS, secretLeaks, sleep, waitFor } from '../helpers/fault-aeon.ts';
+import { AeonChild, SECRETS, disposeAll, secretLeaks, sleep, waitFor } from '../helpers/fault-aeon.ts';
 import { startScriptedLlm, textReply, type ScriptedLlmServer } from '../helpers/fault-llm.ts';
 import { FaultTcp } from '../helpers/fault-tcp.ts';
 import { startDialog, until, Watcher } from '../helpers/mqtt-harness.ts';
@@ -28,6 +28,7 @@ let bench: TelegramBench;
 let llm: ScriptedLlmServer;
 let mqttTcp: FaultTcp;
 let tgTcp: FaultTcp;
+let watcher: Watcher | undefined;
 
 before(async () => {
   broker = await startBroker();
@@ -40,6 +41,8 @@ before(async () => {
 });
 
 after(async () => {
+  await disposeAll();
+  await watcher?.close();
   await mqttTcp?.close();
   await tgTcp?.close();
   await llm?.close();
@@ -64,13 +67,14 @@ it('broker restart, network cut and Telegram outage: aeon recovers by itself and
       mqtt: { enabled: true, url: `mqtt://${mqttTcp.url}`, username: 'aeon', password: SECRETS.mqtt_password, discovery: false, tele_period_s: 0, protocol_version: broker.mqtt5 ? 5 : 4 },
     },
   });
-  const watcher = await Watcher.connect(broker, { subscribe: [`${BASE}/#`, 'probe/#'] });
+  const w = await Watcher.connect(broker, { subscribe: [`${BASE}/#`, 'probe/#'] });
+  watcher = w;
   const person = bench.person(111);
   const samples: Sample[] = [];
   let phase = 'start';
   let sampling = true;
   const sampler = (async () => {
-    while (sampling) {
+    while (sampling && aeon.running) {
       const r = await aeon.readyz();
       samples.push({ at: Date.now(), phase, status: r.status, checks: r.body?.checks ?? {} });
       await sleep(150);
@@ -82,16 +86,16 @@ it('broker restart, network cut and Telegram outage: aeon recovers by itself and
     marks[p] = Date.now();
   };
   const ask = async (id: string, text = id) => {
-    await watcher.publish(`${BASE}/prompt`, JSON.stringify({ text, id }));
-    return waitFor(`reply ${id}`, () => watcher.on(`${BASE}/reply`).find((m) => m.json?.id === id), 15_000);
+    await w.publish(`${BASE}/prompt`, JSON.stringify({ text, id }));
+    return waitFor(`reply ${id}`, () => w.on(`${BASE}/reply`).find((m) => m.json?.id === id), 15_000);
   };
   /** The watcher is connected and subscribed again (the broker forgot everything). */
   const probed = async (n: string) => {
-    await waitFor('watcher reconnected', () => watcher.client.connected, 10_000);
+    await waitFor('watcher reconnected', () => w.client.connected, 10_000);
     await waitFor(`probe ${n}`, async () => {
-      await watcher.publish(`probe/${n}`, 'x', { qos: 0 }).catch(() => {});
+      await w.publish(`probe/${n}`, 'x', { qos: 0 }).catch(() => {});
       await sleep(100);
-      return watcher.seen.some((m) => m.topic === `probe/${n}`);
+      return w.seen.some((m) => m.topic === `probe/${n}`);
     }, 10_000);
   };
 
@@ -101,7 +105,7 @@ it('broker restart, network cut and Telegram outage: aeon recovers by itself and
     assert.match((await ask('warmup')).json.text, /Answer to warmup/);
 
     // 1. Mosquitto killed under a running turn, then started again.
-    await watcher.publish(`${BASE}/prompt`, JSON.stringify({ text: 'slow one, please', id: 'slow' }));
+    await w.publish(`${BASE}/prompt`, JSON.stringify({ text: 'slow one, please', id: 'slow' }));
     await waitFor('slow answer streaming', () => llm.views.some((v) => v.lastUser.startsWith('slow')), 5000);
     await sleep(300);
     mark('broker-down');
@@ -114,7 +118,7 @@ it('broker restart, network cut and Telegram outage: aeon recovers by itself and
     mark('broker-back');
     await waitFor('ready after the broker restart', async () => (await aeon.readyz()).status === 200, 20_000);
     mark('up2');
-    const slow = await waitFor('the reply finished during the outage', () => watcher.on(`${BASE}/reply`).find((m) => m.json?.id === 'slow'), 10_000);
+    const slow = await waitFor('the reply finished during the outage', () => w.on(`${BASE}/reply`).find((m) => m.json?.id === 'slow'), 10_000);
     assert.match(slow.json.text, /^Slowly answering slow one/);
     assert.equal(slow.json.error, undefined);
     assert.match((await ask('after-restart')).json.text, /Answer to after-restart/);
@@ -132,6 +136,9 @@ it('broker restart, network cut and Telegram outage: aeon recovers by itself and
     // 3. The Telegram Bot API unreachable for 12 s; a message sent meanwhile.
     await person.say('hello before');
     await waitFor('Telegram answer before', () => bench.messages(111).some((m) => m.text.includes('Answer to hello before')), 10_000);
+    // An answer still being written when the Bot API goes away, and a message sent meanwhile.
+    await person.say('slow answer for Telegram');
+    await waitFor('the slow Telegram turn streaming', () => llm.views.some((v) => v.lastUser.startsWith('slow answer for Telegram')), 10_000);
     mark('tg-down');
     await tgTcp.down();
     await sleep(500);
@@ -142,6 +149,7 @@ it('broker restart, network cut and Telegram outage: aeon recovers by itself and
     await waitFor('ready after the Telegram outage', async () => (await aeon.readyz()).status === 200, 30_000);
     mark('up4');
     await waitFor('the message from the outage answered', () => bench.messages(111).some((m) => m.text.includes('Answer to written during the outage')), 10_000);
+    await waitFor('the answer finished during the outage delivered', () => bench.messages(111).some((m) => m.text.includes('Slowly answering slow answer for Telegram')), 30_000);
     await person.say('and after');
     await waitFor('answer after', () => bench.messages(111).some((m) => m.text.includes('Answer to and after')), 10_000);
     await sleep(1500);
@@ -153,7 +161,7 @@ it('broker restart, network cut and Telegram outage: aeon recovers by itself and
   }
 
   const answers = bench.messages(111).map((m) => m.text);
-  assert.deepEqual(answers, ['Answer to hello before.', 'Answer to written during the outage.', 'Answer to and after.'], 'each message answered once');
+  assert.deepEqual(answers.toSorted(), ['Answer to and after.', 'Answer to hello before.', 'Answer to written during the outage.', 'Slowly answering slow answer for Telegram.'], 'each message answered once');
 
   // /readyz told the truth: 200 exactly when every check is ready.
   for (const s of samples) assert.equal(s.status === 200, Object.values(s.checks).every((c) => c.ready), `inconsistent /readyz at ${s.phase}: ${JSON.stringify(s)}`);
@@ -179,9 +187,10 @@ it('broker restart, network cut and Telegram outage: aeon recovers by itself and
   const recovery = (back: string, up: string) => ((marks[up]! - marks[back]!) / 1000).toFixed(1);
   t.diagnostic(`recovered (s after the peer came back): broker ${recovery('broker-back', 'up2')}, network ${recovery('net-back', 'up3')}, Telegram ${recovery('tg-back', 'up4')}; readyz while down, e.g. ${JSON.stringify(b[0]?.checks.mqtt)} / ${JSON.stringify(tg[0]?.checks.telegram)}`);
 
-  await watcher.close();
+  await w.close();
+  watcher = undefined;
   assert.equal(await aeon.stop(), 0, aeon.logTail());
-  assert.deepEqual(secretLeaks([...answers.map((text) => ({ what: 'telegram', text })), ...watcher.seen.map((m) => ({ what: m.topic, text: m.text }))]), []);
+  assert.deepEqual(secretLeaks([...answers.map((text) => ({ what: 'telegram', text })), ...w.seen.map((m) => ({ what: m.topic, text: m.text }))]), []);
   await aeon.dispose();
 });
 

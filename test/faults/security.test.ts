@@ -19,7 +19,7 @@ import { Metrics } from '../../src/device/metrics.ts';
 import { silentLogger } from '../../src/log.ts';
 import { runCli, tempConfig } from '../helpers/aeon-cli.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
-import { AeonChild, SECRETS, loggedLines, secretLeaks, sleep, waitFor } from '../helpers/fault-aeon.ts';
+import { AeonChild, SECRETS, disposeAll, loggedLines, secretLeaks, sleep, waitFor } from '../helpers/fault-aeon.ts';
 import { startScriptedLlm, textReply, toolReply, type ScriptedLlmServer } from '../helpers/fault-llm.ts';
 import { Watcher } from '../helpers/mqtt-harness.ts';
 import { TelegramBench } from '../helpers/telegram-emulator.ts';
@@ -87,6 +87,7 @@ before(async () => {
 });
 
 after(async () => {
+  await disposeAll();
   await watcher?.close();
   await aeon?.dispose();
   await llm?.close();

@@ -26,6 +26,7 @@ export const SECRETS = {
 
 const LOG_FILES = new Set<string>();
 const LIVE = new Set<ChildProcess>();
+const ALL = new Set<AeonChild>();
 process.once('exit', () => {
   for (const c of LIVE) c.kill('SIGKILL');
 });
@@ -60,6 +61,7 @@ export class AeonChild {
     this.logFile = path.join(dir, 'aeon.log');
     fs.writeFileSync(this.configFile, JSON.stringify(config, null, 2), { mode: 0o600 });
     LOG_FILES.add(this.logFile);
+    ALL.add(this);
   }
 
   /**
@@ -226,6 +228,7 @@ export class AeonChild {
 
   /** Stops the child if it runs and removes its directory unless `keep` (the logs stay registered only while the file exists). */
   async dispose(keep = false): Promise<void> {
+    ALL.delete(this);
     if (this.running) await this.stop(5000);
     if (!keep) {
       // The leak check reads the log first; dispose after it.
@@ -233,6 +236,11 @@ export class AeonChild {
       LOG_FILES.delete(this.logFile);
     }
   }
+}
+
+/** Stops and removes every child still around: for `after`, so a test that timed out leaves no process behind. */
+export async function disposeAll(): Promise<void> {
+  for (const a of [...ALL]) await a.dispose();
 }
 
 /**
