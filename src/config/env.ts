@@ -1,6 +1,7 @@
 // ${VAR} and ${VAR:-default} in config strings; `$${` writes a literal `${`.
 import type { ValidationIssue } from '../util/validate.ts';
 
+const MAX_DEPTH = 64;
 const REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}?/g;
 
 /**
@@ -17,7 +18,13 @@ export function expandEnv(
   issues: ValidationIssue[],
   onString: (path: string, fromEnv: boolean) => void = () => {},
   at = '',
+  depth = 0,
 ): unknown {
+  // aeon.json is a few levels deep; a file nested thousands deep would overflow the stack here.
+  if (depth > MAX_DEPTH) {
+    issues.push({ path: at || '(root)', message: `is nested more than ${MAX_DEPTH} levels deep`, hint: 'aeon.json needs a handful of levels; look for a runaway [ or {' });
+    return undefined;
+  }
   if (typeof value === 'string') {
     let fromEnv = false;
     const out = value.replace(REF, (whole, name: string | undefined, dflt: string | undefined, bad: string | undefined) => {
@@ -43,11 +50,11 @@ export function expandEnv(
     }
     return out;
   }
-  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, issues, onString, `${at}[${i}]`));
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, issues, onString, `${at}[${i}]`, depth + 1));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      const x = expandEnv(v, env, issues, onString, at ? `${at}.${k}` : k);
+      const x = expandEnv(v, env, issues, onString, at ? `${at}.${k}` : k, depth + 1);
       if (x !== undefined) out[k] = x;
     }
     return out;

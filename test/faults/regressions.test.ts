@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Agent } from '../../src/agent/agent.ts';
 import type { ToolRunner } from '../../src/agent/turn.ts';
-import { parseConfig } from '../../src/config/index.ts';
+import { ConfigError, parseConfig } from '../../src/config/index.ts';
 import type { TurnResult } from '../../src/dialogs/types.ts';
 import type { LlmError, ProviderKind, StreamEvent } from '../../src/llm/types.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -176,5 +176,10 @@ describe('regressions found by the fault suite', () => {
       await r.stop();
       await bench.stop();
     }
+  });
+
+  it('a config nested thousands of levels deep is a ConfigError naming the place, not a stack overflow', () => {
+    const text = `{"agents": {"main": {"provider": "ollama", "model": "m"}}, "device": {"name": ${'['.repeat(100_000)}${']'.repeat(100_000)}}}`;
+    assert.throws(() => parseConfig(text, '/tmp/aeon.json', { env: {} }), (e: unknown) => e instanceof ConfigError && /device\.name\[0\].*nested more than 64 levels/.test(e.message));
   });
 });
