@@ -99,7 +99,8 @@ export function parseConfig(text: string, source: string, opts: LoadOptions = {}
   const c = data as any;
 
   const boardName: string = c.device.board ?? opts.defaultBoard ?? 'x64';
-  const board = BOARDS[boardName];
+  // Own keys only: "constructor" must not find Object.prototype.constructor.
+  const board = Object.hasOwn(BOARDS, boardName) ? BOARDS[boardName] : undefined;
   if (!board) {
     const near = closest(boardName, Object.keys(BOARDS));
     issues.push({ path: 'device.board', message: `names an unknown board "${boardName}"`, hint: `${near ? `did you mean "${near}"? ` : ''}known boards: ${Object.keys(BOARDS).join(', ')}` });
@@ -107,7 +108,7 @@ export function parseConfig(text: string, source: string, opts: LoadOptions = {}
   const agentIds = Object.keys(c.agents);
   for (const d of ['cli', 'telegram', 'mqtt'] as const) {
     const a = c.dialogs[d].agent;
-    if (a !== undefined && !c.agents[a]) issues.push({ path: `dialogs.${d}.agent`, message: `names an unknown agent "${a}"`, hint: `agents defined: ${agentIds.join(', ')}` });
+    if (a !== undefined && !Object.hasOwn(c.agents, a)) issues.push({ path: `dialogs.${d}.agent`, message: `names an unknown agent "${a}"`, hint: `agents defined: ${agentIds.join(', ')}` });
   }
   if (c.dialogs.telegram.enabled && !c.dialogs.telegram.bot_token) {
     issues.push({ path: 'dialogs.telegram.bot_token', message: 'is required when dialogs.telegram.enabled is true', hint: 'get one from @BotFather and write "${TELEGRAM_BOT_TOKEN}"' });

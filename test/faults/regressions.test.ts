@@ -182,4 +182,20 @@ describe('regressions found by the fault suite', () => {
     const text = `{"agents": {"main": {"provider": "ollama", "model": "m"}}, "device": {"name": ${'['.repeat(100_000)}${']'.repeat(100_000)}}}`;
     assert.throws(() => parseConfig(text, '/tmp/aeon.json', { env: {} }), (e: unknown) => e instanceof ConfigError && /device\.name\[0\].*nested more than 64 levels/.test(e.message));
   });
+
+  it('a board or agent named like an Object.prototype member ("constructor") is an unknown name, not a silently empty budget or agent', () => {
+    const base = { agents: { main: { provider: 'ollama', model: 'm' } } };
+    const bad = [
+      [{ ...base, device: { board: 'constructor' } }, /device\.board: names an unknown board "constructor"/],
+      [{ ...base, device: { board: 'hasownproperty' } }, /device\.board: names an unknown board/],
+      [{ ...base, dialogs: { cli: { agent: 'constructor' } } }, /dialogs\.cli\.agent: names an unknown agent "constructor"/],
+      [{ ...base, dialogs: { telegram: { agent: 'tostring' } } }, /dialogs\.telegram\.agent: names an unknown agent/],
+    ] as const;
+    for (const [raw, why] of bad) {
+      assert.throws(() => parseConfig(JSON.stringify(raw), '/tmp/aeon.json', { env: {} }), (e: unknown) => e instanceof ConfigError && why.test(e.message), JSON.stringify(raw));
+    }
+    // An agent may still be called "constructor": then it is its own key.
+    const ok = parseConfig(JSON.stringify({ agents: { constructor: { provider: 'ollama', model: 'm' } }, dialogs: { cli: { agent: 'constructor' } } }), '/tmp/aeon.json', { env: {} });
+    assert.deepEqual(Object.entries(ok.config.agents).map(([id, a]) => [id, a.model]), [['constructor', 'm']]);
+  });
 });
