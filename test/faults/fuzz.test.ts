@@ -358,14 +358,21 @@ describe(`fuzz: config loader (seed ${SEED})`, () => {
       const k = f.int(10);
       if (k < 6) text = JSON.stringify(f.mutate(BASE, 1 + f.int(2))) ?? '';
       else if (k < 8) text = f.mangle(`// aeon.json\n${JSON.stringify(BASE, null, 2)}\n/* end */`);
-      else if (k < 9) text = JSON.stringify(f.value()) ?? '';
+      else if (k < 9) text = f.chance(0.1) ? `{"agents": {"main": {"provider": "ollama", "model": "m"}}, "device": {"name": ${'['.repeat(1e5)}${']'.repeat(1e5)}}}` : (JSON.stringify(f.value()) ?? '');
       else text = JSON.stringify(BASE).replace(/"(gpt-4o-mini|fuzz|127\.0\.0\.1)"/, `"${f.pick(['${', '${X', '${1A}', '$${x}', '${UNSET}', '${UNSET:-}', '${OPENAI_API_KEY:-x}x', '${A:-${B}}'])}"`);
       const env = f.chance(0.8) ? ENV : { ...ENV, [f.pick(['OPENAI_API_KEY', 'HOME', 'X'])]: f.string() };
       try {
         const loaded = parseConfig(text, '/tmp/aeon-fuzz/aeon.json', { env });
         valid++;
-        assert.ok(Object.keys(loaded.config.agents).length > 0);
-        assert.ok(loaded.config.budget.heap_mb > 0);
+        // What the rest of aeon relies on: every name points at something real.
+        const c = loaded.config;
+        assert.ok(Object.keys(c.agents).length > 0);
+        for (const d of ['cli', 'telegram', 'mqtt'] as const) {
+          const a = c.dialogs[d].agent;
+          if (a !== undefined) assert.ok(Object.hasOwn(c.agents, a), `dialogs.${d}.agent "${a}" is no agent`);
+        }
+        assert.ok(Number.isInteger(c.budget.heap_mb) && c.budget.heap_mb > 0, `budget from board "${c.device.board}": ${JSON.stringify(c.budget)}`);
+        assert.equal(c.board.name, c.device.board);
       } catch (err) {
         if (!(err instanceof ConfigError)) {
           throw new Error(`not a ConfigError: ${(err as Error)?.stack ?? err}\n  config: ${text.slice(0, 600)}`);

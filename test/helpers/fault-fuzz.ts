@@ -39,7 +39,7 @@ export class Fuzz {
       case 3:
         return '\ud800\udfff\ud83d' + 'é漢字🙂'.repeat(1 + this.int(5));
       case 4:
-        return this.pick(['<b>', '</i>', '*_`[', '${HOME}', '$${x}', '${', '../../etc/passwd', '\\u0000', '%s%n', 'null', 'true', '1e309', '-0', '{"a":', ']']);
+        return this.pick(['<b>', '</i>', '*_`[', '${HOME}', '$${x}', '${', '../../etc/passwd', '\\u0000', '%s%n', 'null', 'true', '1e309', '-0', '{"a":', ']', 'constructor', '__proto__', 'toString', 'hasOwnProperty', 'main']);
       case 5:
         return this.pick(['/start', '/reset@other_bot', '/help@', '@TestNameBot hi', '/' + 'a'.repeat(40)]);
       case 6:
