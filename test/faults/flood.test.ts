@@ -8,7 +8,9 @@
 // board's memory_max_mb and the heap under heap_mb; /healthz keeps answering
 // 200, quickly, all through; afterwards aeon answers as before.
 //
-// AEON_FAULT_FLOOD_S and AEON_FAULT_FLOOD_RATE change the load.
+// Then 200 prompts a second of 15 KB each for 3 s: the same bounds with big payloads.
+//
+// AEON_FAULT_FLOOD_S and AEON_FAULT_FLOOD_RATE change the first load.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import mqtt from 'mqtt';
@@ -32,7 +34,7 @@ let client: mqtt.MqttClient | undefined;
 
 before(async () => {
   broker = await startBroker();
-  llm = await startScriptedLlm((v) => textReply(`Answer to ${v.lastUser}.`, { gapMs: 30 }));
+  llm = await startScriptedLlm((v) => textReply(`Answer to ${v.lastUser.slice(0, 40).trim()}.`, { gapMs: 30 }));
   aeon = await AeonChild.start(ID, {
     device: { id: ID, board: 'pi-zero-2w' },
     agents: { main: { provider: 'openai-compatible', model: 'm', base_url: `${llm.url}/v1`, api_key: SECRETS.llm_api_key } },
@@ -57,11 +59,28 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
 }
 
-it(`${RATE} prompts/s over MQTT for ${SECONDS} s: bounded queues, "busy" for the excess, RSS in budget, /healthz responsive`, { timeout: 150_000 }, async (t) => {
-  client = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: `flood-${process.pid}` });
-  const replies = new Map<string, { code: string | undefined; message?: string; n: number }>();
-  let online = false;
-  client.on('message', (topic, payload) => {
+interface FloodResult {
+  total: number;
+  floodMs: number;
+  drainMs: number;
+  missing: number[];
+  twice: string[];
+  answered: number;
+  busy: Array<{ code: string | undefined; message?: string }>;
+  other: string[];
+  m: { rss: number; heap: number; queued: number; running: number; health: number[]; healthFailed: number };
+  healthDuring: number[];
+  idleRss: number;
+}
+
+const replies = new Map<string, { code: string | undefined; message?: string; n: number }>();
+let online = false;
+
+async function connect(): Promise<mqtt.MqttClient> {
+  if (client) return client;
+  const c = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: `flood-${process.pid}` });
+  client = c;
+  c.on('message', (topic, payload) => {
     if (topic === `${BASE}/status`) {
       online = payload.toString() === 'online';
       return;
@@ -71,9 +90,14 @@ it(`${RATE} prompts/s over MQTT for ${SECONDS} s: bounded queues, "busy" for the
     if (e) e.n++;
     else replies.set(r.id, { code: r.error?.code, ...(r.error ? { message: r.error.message } : {}), n: 1 });
   });
-  await client.subscribeAsync({ [`${BASE}/reply`]: { qos: 1 }, [`${BASE}/status`]: { qos: 1 } });
+  await c.subscribeAsync({ [`${BASE}/reply`]: { qos: 1 }, [`${BASE}/status`]: { qos: 1 } });
   await waitFor('aeon online', () => online, 10_000);
+  return c;
+}
 
+/** `rate` prompts a second for `seconds`, each `pad` bytes longer than a short text, ids `<tag><n>`; samples all along. */
+async function flood(tag: string, rate: number, seconds: number, pad: string): Promise<FloodResult> {
+  const c = await connect();
   const m = { rss: 0, heap: 0, queued: 0, running: 0, health: [] as number[], healthFailed: 0 };
   let sampling = true;
   const samplers = [
@@ -103,57 +127,77 @@ it(`${RATE} prompts/s over MQTT for ${SECONDS} s: bounded queues, "busy" for the
       }
     })(),
   ];
-  const idle = { rss: aeon.rssBytes() };
+  const idleRss = aeon.rssBytes();
 
-  // The flood: every 10 ms, the prompts due by now (catching up after a late timer).
-  const total = RATE * SECONDS;
+  // Every 10 ms, the prompts due by now (catching up after a late timer).
+  const total = rate * seconds;
   const t0 = Date.now();
   let sent = 0;
   while (sent < total) {
-    const due = Math.min(total, Math.floor(((Date.now() - t0) / 1000) * RATE) + 1);
+    const due = Math.min(total, Math.floor(((Date.now() - t0) / 1000) * rate) + 1);
     for (; sent < due; sent++) {
-      client.publish(`${BASE}/prompt`, JSON.stringify({ text: `flood ${sent}`, id: `f${sent}`, session: `s${sent % SESSIONS}` }), { qos: 1 });
+      c.publish(`${BASE}/prompt`, JSON.stringify({ text: `flood ${sent}${pad}`, id: `${tag}${sent}`, session: `s${sent % SESSIONS}` }), { qos: 1 });
     }
     await sleep(10);
   }
   const floodMs = Date.now() - t0;
   const healthDuring = [...m.health];
-  await waitFor(`a reply to each of the ${total} prompts`, () => replies.size >= total, 60_000, 100).catch(() => undefined);
+  const mine = () => [...replies].filter(([id]) => id.startsWith(tag) && /^\d+$/.test(id.slice(tag.length)));
+  await waitFor(`a reply to each of the ${total} prompts`, () => mine().length >= total, 60_000, 100).catch(() => undefined);
   const drainMs = Date.now() - t0 - floodMs;
   await sleep(500);
   sampling = false;
   await Promise.all(samplers);
+  const got = mine();
+  return {
+    total,
+    floodMs,
+    drainMs,
+    idleRss,
+    m,
+    healthDuring,
+    missing: [...Array(total).keys()].filter((i) => !replies.has(`${tag}${i}`)),
+    twice: got.filter(([, r]) => r.n > 1).map(([id]) => id),
+    answered: got.filter(([, r]) => r.code === undefined).length,
+    busy: got.filter(([, r]) => r.code === 'busy').map(([, r]) => r),
+    other: got.filter(([, r]) => r.code !== undefined && r.code !== 'busy').map(([id, r]) => `${id}: ${r.code}`),
+  };
+}
 
-  const missing = [...Array(total).keys()].filter((i) => !replies.has(`f${i}`));
-  const twice = [...replies].filter(([, r]) => r.n > 1).map(([id]) => id);
-  const answered = [...replies.values()].filter((r) => r.code === undefined).length;
-  const busy = [...replies.values()].filter((r) => r.code === 'busy');
-  const other = [...replies].filter(([, r]) => r.code !== undefined && r.code !== 'busy');
-  t.diagnostic(`${total} prompts in ${floodMs} ms (${Math.round(total / (floodMs / 1000))}/s); all replied ${drainMs} ms after; ${answered} answered, ${busy.length} busy, ${other.length} other`);
-  t.diagnostic(`RSS idle ${(idle.rss / MB).toFixed(1)} MB, peak ${(m.rss / MB).toFixed(1)} MB (budget ${budget.memory_max_mb}); heap peak ${(m.heap / MB).toFixed(1)} MB (budget ${budget.heap_mb}); queue peak ${m.queued} (bound ${budget.queue_total}), running peak ${m.running} (bound ${budget.max_concurrent_turns})`);
+/** What must hold after any flood; prints the figures. */
+function check(t: { diagnostic(s: string): void }, r: FloodResult): void {
+  const { m, healthDuring } = r;
+  t.diagnostic(`${r.total} prompts in ${r.floodMs} ms (${Math.round(r.total / (r.floodMs / 1000))}/s); all replied ${r.drainMs} ms after; ${r.answered} answered, ${r.busy.length} busy, ${r.other.length} other`);
+  t.diagnostic(`RSS before ${(r.idleRss / MB).toFixed(1)} MB, peak ${(m.rss / MB).toFixed(1)} MB (budget ${budget.memory_max_mb}); heap peak ${(m.heap / MB).toFixed(1)} MB (budget ${budget.heap_mb}); queue peak ${m.queued} (bound ${budget.queue_total}), running peak ${m.running} (bound ${budget.max_concurrent_turns})`);
   t.diagnostic(`/healthz during the flood: ${healthDuring.length} probes, p50 ${pct(healthDuring, 50).toFixed(1)} ms, p99 ${pct(healthDuring, 99).toFixed(1)} ms, max ${Math.max(...healthDuring).toFixed(1)} ms, failed ${m.healthFailed}`);
-
-  assert.deepEqual(missing.slice(0, 10), [], `${missing.length} prompts got no reply`);
-  assert.deepEqual(twice.slice(0, 10), [], `${twice.length} prompts got more than one reply`);
-  assert.deepEqual(other.slice(0, 5), [], 'only answers and busy');
-  assert.ok(busy.length > 0, 'the excess was refused as busy');
-  assert.ok(answered >= budget.max_concurrent_turns, `${answered} answered`);
-  assert.equal(plainSentenceProblem(busy[0]!.message), undefined, busy[0]!.message);
-  assert.match(busy[0]!.message!, /busy/);
+  assert.deepEqual(r.missing.slice(0, 10), [], `${r.missing.length} prompts got no reply`);
+  assert.deepEqual(r.twice.slice(0, 10), [], `${r.twice.length} prompts got more than one reply`);
+  assert.deepEqual(r.other.slice(0, 5), [], 'only answers and busy');
+  assert.ok(r.busy.length > 0, 'the excess was refused as busy');
+  assert.ok(r.answered >= budget.max_concurrent_turns, `${r.answered} answered`);
+  assert.equal(plainSentenceProblem(r.busy[0]!.message), undefined, r.busy[0]!.message);
+  assert.match(r.busy[0]!.message!, /busy/);
   assert.ok(m.queued <= budget.queue_total, `queue reached ${m.queued}`);
   assert.ok(m.running <= budget.max_concurrent_turns, `running reached ${m.running}`);
   assert.ok(m.rss > 0 && m.rss < budget.memory_max_mb * MB, `peak RSS ${(m.rss / MB).toFixed(1)} MB`);
   assert.ok(m.heap > 0 && m.heap < budget.heap_mb * MB, `peak heap ${(m.heap / MB).toFixed(1)} MB`);
   assert.equal(m.healthFailed, 0, '/healthz failed during the flood');
-  assert.ok(healthDuring.length >= SECONDS * 5, `only ${healthDuring.length} /healthz answers during the flood`);
+  assert.ok(healthDuring.length >= (r.floodMs / 1000) * 5, `only ${healthDuring.length} /healthz answers during the flood`);
   assert.ok(pct(healthDuring, 99) < 1000, `/healthz p99 ${pct(healthDuring, 99).toFixed(0)} ms`);
+}
 
-  // Afterwards: business as usual, in the queue-free state.
+it(`${RATE} prompts/s over MQTT for ${SECONDS} s: bounded queues, "busy" for the excess, RSS in budget, /healthz responsive`, { timeout: 120_000 }, async (t) => {
+  check(t, await flood('f', RATE, SECONDS, ''));
+  // Afterwards: business as usual, with empty queues.
   assert.equal((await aeon.status()).agent.queued, 0);
-  client.publish(`${BASE}/prompt`, JSON.stringify({ text: 'after the flood', id: 'after' }), { qos: 1 });
+  client!.publish(`${BASE}/prompt`, JSON.stringify({ text: 'after the flood', id: 'after' }), { qos: 1 });
   await waitFor('answer after the flood', () => replies.get('after'), 10_000);
   assert.equal(replies.get('after')!.code, undefined);
-  await client.endAsync();
+});
+
+it('large prompts: 200 a second of 15 KB each for 3 s (about 3 MB/s) stay inside the same bounds', { timeout: 90_000 }, async (t) => {
+  check(t, await flood('big', 200, 3, ' '.repeat(15_000)));
+  await client!.endAsync();
   client = undefined;
   assert.ok(aeon.running);
   assert.equal(await aeon.stop(), 0, aeon.logTail());
