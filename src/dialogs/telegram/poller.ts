@@ -119,6 +119,7 @@ export class Poller {
   async #run(gen: number): Promise<void> {
     const stop = this.#stop!.signal;
     let failures = 0;
+    let answered = false;
     while (gen === this.#gen && !stop.aborted) {
       const { cursor } = this.#d;
       if (cursor.pending >= this.#o.maxPending) {
@@ -131,16 +132,20 @@ export class Poller {
       const onStop = () => req.abort();
       stop.addEventListener('abort', onStop, { once: true });
       let timedOut = false;
+      // Until this run's first poll has worked, ask for an answer at once: a
+      // long poll with nothing pending answers only after timeoutS, and /readyz
+      // said "not ready" for those 30 s after every start (scripts/bench/idle.ts).
+      const timeoutS = answered ? this.#o.timeoutS : 0;
       const limit = setTimeout(() => {
         timedOut = true;
         req.abort();
-      }, this.#o.timeoutS * 1000 + this.#o.graceMs);
+      }, timeoutS * 1000 + this.#o.graceMs);
       let updates: unknown[] | undefined;
       let error: TelegramError | undefined;
       try {
         const offset = cursor.offset;
         updates = (await this.#d.client.api.getUpdates(
-          { ...(offset !== undefined ? { offset } : {}), timeout: this.#o.timeoutS, allowed_updates: ALLOWED_UPDATES },
+          { ...(offset !== undefined ? { offset } : {}), timeout: timeoutS, allowed_updates: ALLOWED_UPDATES },
           req.signal,
         )) as unknown[];
       } catch (raw) {
@@ -159,6 +164,7 @@ export class Poller {
         continue;
       }
       failures = 0;
+      answered = true;
       this.#lastOk = Date.now();
       if (this.#state !== 'connected') {
         if (this.#episode) this.#d.log.info(`Telegram polling works again (was: ${this.#state})`);
