@@ -6,10 +6,11 @@
 // mqtt.js's own reconnect runs on a fixed interval, so it is off
 // (reconnectPeriod 0) and `#schedule` drives `client.reconnect()`, handing the
 // client its own stores back so QoS 1 messages in flight at the drop are resent.
-// `mqtt` is imported in `start`: it adds ~19 MB of RSS (MEASUREMENTS.md) and
-// only a device with MQTT enabled should pay for it.
+// mqtt.js is imported in `start` (client.ts: only the parts an mqtt:// URL
+// needs): only a device with MQTT enabled should pay for it.
 import type { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from '../../log.ts';
+import { loadClientFactory, type ClientFactory } from './client.ts';
 
 export type QoS = 0 | 1 | 2;
 
@@ -118,8 +119,17 @@ export class MqttConnection {
     this.#subs = subs;
     this.#onMessage = onMessage;
     this.#onConnect = onConnect;
-    const { connect } = await import('mqtt');
     const o = this.#o;
+    let create: ClientFactory;
+    try {
+      create = await loadClientFactory(o.url);
+    } catch (err) {
+      // A URL aeon cannot use; the schema lets few through, but never crash.
+      this.#state = 'stopped';
+      this.#detail = `cannot connect to ${o.display_url}: ${(err as Error).message}`;
+      o.log.error({ err }, this.#detail);
+      return;
+    }
     const opts: IClientOptions = {
       clientId: o.client_id,
       protocolVersion: o.protocol_version,
@@ -140,7 +150,7 @@ export class MqttConnection {
     this.#state = 'connecting';
     let client: MqttClient;
     try {
-      client = connect(o.url, opts);
+      client = create(opts);
     } catch (err) {
       // A URL mqtt.js cannot use; the schema lets few through, but never crash.
       this.#state = 'stopped';
