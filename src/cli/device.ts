@@ -80,6 +80,10 @@ export async function startDevice(rt: Runtime, config: Config): Promise<DeviceHa
 
   const guard = new Guard({ log, ...guardDefaults(config.budget) });
   guard.start();
+  // Benchmarks and leak hunts only: under --expose-gc (never set by aeon or its
+  // unit) SIGUSR2 runs a full GC, so memory read afterwards is what is live.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) process.on('SIGUSR2', () => gc());
   const watchdog = new Watchdog({
     notify,
     log,
