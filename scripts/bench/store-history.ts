@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Store } from '../../src/store/index.ts';
+import { summary, verdict } from './_lib.ts';
 
 const SESSIONS = 200;
 const PER_SESSION = 500; // 100k messages
@@ -49,3 +50,13 @@ console.log('read                          p50 ms   p99 ms');
 console.log(`aeon history() (indexed)    ${f(indexed.p50)} ${f(indexed.p99)}`);
 console.log(`baseline: same query, no index ${f(scan.p50)} ${f(scan.p99)}   (${(scan.p50 / indexed.p50).toFixed(0)}x slower at p50)`);
 console.log(`target p99 < 1 ms: ${indexed.p99 < 1 ? 'met' : `missed by ${(indexed.p99 - 1).toFixed(3)} ms`}`);
+summary([
+  {
+    figure: `history read at ${(SESSIONS * PER_SESSION) / 1000}k messages (window ${WINDOW})`,
+    value: `p50 ${indexed.p50.toFixed(3)} / p99 ${indexed.p99.toFixed(3)} ms`,
+    baseline: `p50 ${scan.p50.toFixed(3)} / p99 ${scan.p99.toFixed(3)} ms (no index)`,
+    ratio: `${(indexed.p50 / scan.p50).toFixed(3)}× p50`,
+    target: 'p99 < 1 ms',
+    verdict: verdict(indexed.p99, 1, ' ms', 3),
+  },
+]);
