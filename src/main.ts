@@ -34,7 +34,7 @@ export function helpText(): string {
     '  -h, --help      show this help',
     '  -v, --version   same as `aeon version`',
     '',
-    'Exit codes: 0 ok, 1 failed, 64 bad usage, 73 cannot create, 78 bad config, 70/71 watchdog restarts.',
+    'Exit codes: 0 ok, 1 failed, 64 bad usage, 73 cannot create, 78 bad config, 71 heap over budget (restarted); a blocked event loop is killed (SIGKILL).',
   ].join('\n');
 }
 

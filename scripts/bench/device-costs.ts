@@ -1,8 +1,9 @@
 // What the device layer's mechanisms cost, against the alternative a user would
 // otherwise pick:
-//   guard    — RSS of the device payload with and without the loop-watcher
-//              worker thread (Anonymous = private memory; the rest is shared
-//              pages of the node binary)
+//   guard    — RSS of the device payload with and without the loop watcher
+//              (a bash child; its memory is counted in) and, for comparison,
+//              the worker thread it replaced (Anonymous = private memory; the
+//              rest is shared pages of the node and bash binaries)
 //   re-exec  — RSS of the whole process tree after applying the budget's
 //              flags by execve (same process) versus spawn (parent waits)
 //   notify   — wall time of one sd_notify message sent through systemd-notify
@@ -20,12 +21,24 @@ const repo = path.resolve(import.meta.dirname, '..', '..');
 const dir = path.join(repo, 'node_modules', '.cache', 'aeon-bench-costs');
 fs.mkdirSync(dir, { recursive: true });
 
+// A process's memory plus that of its children (the guard's loop watcher is one).
 const smaps = `
 import fs from 'node:fs';
-function mem(pid = 'self') {
+function own(pid) {
   const s = fs.readFileSync('/proc/' + pid + '/smaps_rollup', 'utf8');
   const kb = (k) => Number(new RegExp('^' + k + ':\\\\s+(\\\\d+)', 'm').exec(s)[1]);
   return { rss: kb('Rss') / 1024, anon: kb('Anonymous') / 1024 };
+}
+function mem(pid = String(process.pid)) {
+  const m = own(pid);
+  for (const t of fs.readdirSync('/proc/' + pid + '/task')) {
+    for (const c of fs.readFileSync('/proc/' + pid + '/task/' + t + '/children', 'utf8').split(' ').filter(Boolean)) {
+      const k = own(c);
+      m.rss += k.rss;
+      m.anon += k.anon;
+    }
+  }
+  return m;
 }
 `;
 
@@ -61,6 +74,14 @@ import { Secrets } from './src/util/secrets.ts';
 const log = createLogger({ level: 'silent', secrets: new Secrets() });
 if (process.argv[2] === 'on') new Guard({ log, blockedMs: 10000, heapBudgetBytes: 1 << 30, heapGraceMs: 10000 }).start();
 if (process.argv[2] === 'heap-only') new Guard({ log, blockedMs: 10000, heapBudgetBytes: 1 << 30, heapGraceMs: 10000, loopWatcher: false }).start();
+if (process.argv[2] === 'worker') {
+  // The loop watcher aeon had before: a worker thread polling a heartbeat counter.
+  new Guard({ log, blockedMs: 10000, heapBudgetBytes: 1 << 30, heapGraceMs: 10000, loopWatcher: false }).start();
+  const { Worker } = await import('node:worker_threads');
+  const sab = new SharedArrayBuffer(4);
+  setInterval(() => Atomics.add(new Int32Array(sab), 0, 1), 1000).unref();
+  new Worker("const { workerData } = require('node:worker_threads'); const b = new Int32Array(workerData); let last = 0; setInterval(() => { last = Atomics.load(b, 0); }, 1000);", { eval: true, workerData: sab, resourceLimits: { maxOldGenerationSizeMb: 16, stackSizeMb: 1 } }).unref();
+}
 setInterval(() => {}, 1000);
 setTimeout(() => { console.log(JSON.stringify(mem())); process.exit(0); }, 1500);
 `,
@@ -68,10 +89,12 @@ setTimeout(() => { console.log(JSON.stringify(mem())); process.exit(0); }, 1500)
 const off = await medianOf(5, () => run(guardEntry, ['off']));
 const heapOnly = await medianOf(5, () => run(guardEntry, ['heap-only']));
 const on = await medianOf(5, () => run(guardEntry, ['on']));
-console.log('guard (MB, median of 5)');
+const worker = await medianOf(5, () => run(guardEntry, ['worker']));
+console.log('guard (MB, median of 5; children included)');
 console.log(`  no guard            rss ${off.rss}  anon ${off.anon}`);
 console.log(`  heap check only     rss ${heapOnly.rss}  anon ${heapOnly.anon}`);
-console.log(`  with loop watcher   rss ${on.rss}  anon ${on.anon}   (+${(on.rss! - off.rss!).toFixed(1)} rss, +${(on.anon! - off.anon!).toFixed(1)} anon)`);
+console.log(`  bash loop watcher   rss ${on.rss}  anon ${on.anon}   (+${(on.rss! - heapOnly.rss!).toFixed(1)} rss, +${(on.anon! - heapOnly.anon!).toFixed(1)} anon over the heap check alone)`);
+console.log(`  worker thread       rss ${worker.rss}  anon ${worker.anon}   (+${(worker.rss! - heapOnly.rss!).toFixed(1)} rss, +${(worker.anon! - heapOnly.anon!).toFixed(1)} anon; the watcher before)`);
 
 // --- re-exec ---
 const reexecEntry = await bundle(

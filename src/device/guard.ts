@@ -1,45 +1,42 @@
 // The in-process guard: when the event loop is blocked, or the heap stays over
-// budget past a grace period, log ONE fatal line saying why and exit with a
-// distinct code, so systemd (Restart=always) starts a fresh process and the
-// journal tells what happened. It never waits for the sick process to cooperate.
+// budget past a grace period, log ONE fatal line saying why and end the
+// process, so systemd (Restart=always) starts a fresh one and the journal tells
+// what happened. It never waits for the sick process to cooperate.
 //
-// A blocked main loop cannot run its own timers, so the loop watcher lives on a
-// tiny worker thread: the main loop bumps a counter in a SharedArrayBuffer;
-// the worker notices when it stops moving. The worker then ends the process
-// through the inspector, which delivers its message as a V8 interrupt on the
-// main thread: that works inside a busy JS loop (the usual culprit: a runaway
-// regex, a huge JSON.parse), and the exit code stays ours. A main thread stuck
-// in native code never takes the interrupt, so after `killAfterMs` the worker
-// sends SIGKILL (the journal then shows status=9/KILL after our fatal line).
-// Cost of the worker: ~10 MB anonymous memory + ~8 MB of shared binary pages
-// (docs/device.md); `loopWatcher: false` turns it off, leaving systemd's
-// watchdog (WatchdogSec) as the only outside watcher.
-import { Worker } from 'node:worker_threads';
+// A blocked main loop cannot run its own timers, so the loop watcher is a tiny
+// bash child: the main loop writes a heartbeat line to its stdin every
+// `heartbeatMs`; `read -t` times out when they stop, and then the watcher
+// writes the fatal line to the journal itself and SIGKILLs aeon (systemd shows
+// status=9/KILL). A worker thread could exit with a code of our own but costs
+// ~14 MB RSS; bash costs ~3.5 MB, most of it pages shared with every other
+// bash (scripts/bench/device-costs.ts). It ends by itself when aeon goes: its
+// stdin closes. No bash: the systemd watchdog (WatchdogSec) is the only outside
+// watcher, and one warning says so.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import type { Logger } from '../log.ts';
 import type { BoardBudget } from '../config/types.ts';
 import { heapBudgetBytes } from './watchdog.ts';
 
-/** Exit code when the event loop was blocked longer than `blockedMs`. */
-export const EXIT_LOOP_BLOCKED = 70;
 /** Exit code when the V8 heap stayed over its budget longer than `heapGraceMs`. */
 export const EXIT_HEAP_OVER_BUDGET = 71;
 
 export interface GuardOptions {
   log: Logger;
-  /** A loop that makes no progress for this long ends the process (exit 70), in ms. */
+  /** A loop that makes no progress for this long gets the process killed (SIGKILL, after the fatal line), in ms. */
   blockedMs: number;
   /** Heap-used level counted as over budget, in bytes. */
   heapBudgetBytes: number;
   /** How long the heap may stay over budget before exit 71, in ms. */
   heapGraceMs: number;
-  /** Run the loop-watcher worker thread (default true). */
+  /** Run the loop watcher (default true). */
   loopWatcher?: boolean;
   /** Heartbeat period of the main loop, in ms (default blockedMs / 10, at most 1 s). */
   heartbeatMs?: number;
+  /** After a missed deadline, how long a heartbeat may still come before the kill, in ms (default 2 s; see WATCHER). */
+  graceMs?: number;
   /** Heap sampling period, in ms (default 1 s). */
   heapCheckMs?: number;
-  /** After asking the main thread to exit, SIGKILL if it is still alive after this long, in ms (default 3 s). */
-  killAfterMs?: number;
   /** For tests; default process.memoryUsage().heapUsed. */
   heapUsed?: () => number;
   /** For tests; default process.exit. */
@@ -55,51 +52,47 @@ export function guardDefaults(budget: Pick<BoardBudget, 'heap_mb' | 'event_loop_
   };
 }
 
-// The watcher, as CommonJS source for `eval: true` (no file to find: works the
-// same unbundled, bundled and inside a single-executable binary).
+// The loop watcher. $1 pid, $2 limit in seconds, $3 limit in ms, $4 grace in
+// seconds. A read that times out is checked twice before acting: a stopped or
+// traced aeon (SIGSTOP, a debugger) is left alone, and a paused machine (swap
+// storm, suspend) gets `grace` to deliver the heartbeat it owes.
 const WATCHER = `
-const { workerData } = require('node:worker_threads');
-const fs = require('node:fs');
-const { beats: sab, blockedMs, checkMs, killAfterMs, code } = workerData;
-const beats = new Int32Array(sab);
-let last = Atomics.load(beats, 0);
-let since = performance.now();
-let prevCheck = since;
-const timer = setInterval(() => {
-  const now = performance.now();
-  // This thread's own timer was late too: the whole process was stopped or starved
-  // (SIGSTOP, swap storm), not just the main loop. Start counting afresh.
-  if (now - prevCheck > checkMs + blockedMs / 2) since = now;
-  prevCheck = now;
-  const cur = Atomics.load(beats, 0);
-  if (cur !== last) { last = cur; since = now; return; }
-  const blocked = Math.round(now - since);
-  if (blocked < blockedMs) return;
-  clearInterval(timer);
-  const msg = 'event loop blocked for ' + blocked + ' ms (limit ' + blockedMs + ' ms); exiting with code ' + code + ' so systemd restarts aeon';
-  try {
-    fs.writeSync(1, JSON.stringify({ level: 60, time: Date.now(), mod: 'guard', reason: 'event_loop_blocked', blocked_ms: blocked, exit_code: code, msg }) + '\\n');
-  } catch {}
-  setTimeout(() => process.kill(process.pid, 'SIGKILL'), killAfterMs);
-  try {
-    const inspector = require('node:inspector');
-    const session = new inspector.Session();
-    session.connectToMainThread();
-    // Runs on the main thread, inside whatever it is stuck in. reallyExit skips 'exit'
-    // listeners (they would run on the sick loop). stderr is closed first because
-    // Node prints "Waiting for the debugger to disconnect..." at exit while this
-    // session is attached, which would mislead whoever reads the journal.
-    session.post('Runtime.evaluate', {
-      expression: '(() => { try { process.getBuiltinModule("node:fs").closeSync(2); } catch {} ' +
-        '(typeof process.reallyExit === "function" ? process.reallyExit : process.exit)(' + code + '); })()',
-    });
-  } catch {}
-}, checkMs);
+pid=$1 limit=$2 limit_ms=$3 grace=$4
+now_ms() { local t=\${EPOCHREALTIME/[.,]/}; REPLY=\${t%???}; }
+now_ms; last=$REPLY
+while :; do
+  read -r -t "$limit" _; rc=$?
+  if (( rc == 0 )); then now_ms; last=$REPLY; continue; fi
+  (( rc > 128 )) || exit 0
+  read -r stat 2>/dev/null < "/proc/$pid/stat" || exit 0
+  state=\${stat##*) }; state=\${state%% *}
+  case $state in T|t) continue ;; esac
+  read -r -t "$grace" _; rc=$?
+  if (( rc == 0 )); then now_ms; last=$REPLY; continue; fi
+  (( rc > 128 )) || exit 0
+  now_ms; blocked=$(( REPLY - last ))
+  printf '{"level":60,"time":%s,"mod":"guard","reason":"event_loop_blocked","blocked_ms":%s,"signal":"SIGKILL","msg":"event loop blocked for %s ms (limit %s ms); killing aeon (SIGKILL) so systemd restarts it"}\\n' "$REPLY" "$blocked" "$blocked" "$limit_ms"
+  kill -KILL "$pid"
+  exit 0
+done
 `;
+
+/** bash, where Debian and Raspberry Pi OS keep it (it is an essential package there). */
+function findBash(): string | undefined {
+  for (const p of ['/bin/bash', '/usr/bin/bash', '/usr/local/bin/bash']) {
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
 
 export class Guard {
   readonly #o: GuardOptions;
-  #worker: Worker | undefined;
+  #watcher: ChildProcess | undefined;
   #beatTimer: NodeJS.Timeout | undefined;
   #heapTimer: NodeJS.Timeout | undefined;
   #overSince: number | undefined;
@@ -117,25 +110,25 @@ export class Guard {
     this.#heapTimer.unref();
     if (o.loopWatcher === false) return;
 
-    const heartbeatMs = o.heartbeatMs ?? Math.min(1000, Math.max(10, Math.floor(o.blockedMs / 10)));
-    const sab = new SharedArrayBuffer(4);
-    const beats = new Int32Array(sab);
-    this.#beatTimer = setInterval(() => Atomics.add(beats, 0, 1), heartbeatMs);
-    this.#beatTimer.unref();
-    try {
-      const w = new Worker(WATCHER, {
-        eval: true,
-        name: 'aeon-guard',
-        workerData: { beats: sab, blockedMs: o.blockedMs, checkMs: heartbeatMs, killAfterMs: o.killAfterMs ?? 3000, code: EXIT_LOOP_BLOCKED },
-        // It holds a few numbers; a cap keeps a bug in it from eating the board.
-        resourceLimits: { maxOldGenerationSizeMb: 16, stackSizeMb: 1 },
-      });
-      w.unref();
-      w.on('error', (err) => o.log.warn({ err }, 'guard loop watcher failed; the systemd watchdog remains'));
-      this.#worker = w;
-    } catch (err) {
-      o.log.warn({ err }, 'guard loop watcher could not start; the systemd watchdog remains');
+    const bash = findBash();
+    if (!bash) {
+      o.log.warn('no bash found: the guard cannot watch the event loop; the systemd watchdog remains');
+      return;
     }
+    const heartbeatMs = o.heartbeatMs ?? Math.min(1000, Math.max(10, Math.floor(o.blockedMs / 10)));
+    const w = spawn(bash, ['-c', WATCHER, 'aeon-guard', String(process.pid), String(o.blockedMs / 1000), String(o.blockedMs), String((o.graceMs ?? 2000) / 1000)], {
+      stdio: ['pipe', 'inherit', 'inherit'],
+    });
+    w.on('error', (err) => o.log.warn({ err }, 'guard loop watcher failed; the systemd watchdog remains'));
+    // A watcher that died cannot read: drop heartbeats instead of buffering them.
+    w.stdin!.on('error', () => undefined);
+    w.unref();
+    (w.stdin as unknown as { unref?: () => void }).unref?.();
+    this.#watcher = w;
+    this.#beatTimer = setInterval(() => {
+      if (w.stdin!.writable && w.stdin!.writableLength < 64) w.stdin!.write('\n');
+    }, heartbeatMs);
+    this.#beatTimer.unref();
     o.log.debug({ blocked_ms: o.blockedMs, heap_budget_mb: Math.round(o.heapBudgetBytes / 1048576), heap_grace_ms: o.heapGraceMs }, 'guard on');
   }
 
@@ -143,9 +136,15 @@ export class Guard {
     if (this.#heapTimer) clearInterval(this.#heapTimer);
     if (this.#beatTimer) clearInterval(this.#beatTimer);
     this.#heapTimer = this.#beatTimer = undefined;
-    const w = this.#worker;
-    this.#worker = undefined;
-    if (w) await w.terminate().catch(() => undefined);
+    const w = this.#watcher;
+    this.#watcher = undefined;
+    if (!w || w.exitCode !== null || w.signalCode !== null) return;
+    // EOF on its stdin ends the watcher.
+    const gone = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    w.stdin!.end();
+    const t = setTimeout(() => w.kill('SIGKILL'), 1000);
+    await gone;
+    clearTimeout(t);
   }
 
   #checkHeap(used: number): void {

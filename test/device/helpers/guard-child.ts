@@ -3,14 +3,16 @@
 //   native  — blocked inside a synchronous native call (spawnSync sleep)
 //   heap    — keeps allocating until the heap passes its test budget
 //   healthy — behaves, and stops the guard after a while (must exit 0)
+//   watcher-pid — prints the loop watcher's pid on stderr, then idles
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { Guard } from '../../../src/device/guard.ts';
 import { createLogger } from '../../../src/log.ts';
 import { Secrets } from '../../../src/util/secrets.ts';
 
 const mode = process.argv[2];
 const log = createLogger({ level: 'info', secrets: new Secrets() });
-const guard = new Guard({ log, blockedMs: 400, heapBudgetBytes: 24 * 1024 * 1024, heapGraceMs: 300, heapCheckMs: 50, killAfterMs: 1000 });
+const guard = new Guard({ log, blockedMs: 400, graceMs: 300, heapBudgetBytes: 24 * 1024 * 1024, heapGraceMs: 300, heapCheckMs: 50 });
 guard.start();
 process.on('exit', (code) => process.stderr.write(`exit handler ran (${code})\n`));
 
@@ -34,6 +36,10 @@ setTimeout(() => {
     setTimeout(async () => {
       clearInterval(timer);
       await guard.stop();
-    }, 1500);
+    }, 3000);
+  }
+  if (mode === 'watcher-pid') {
+    process.stderr.write(`watcher ${fs.readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim()}\n`);
+    setInterval(() => undefined, 1000);
   }
 }, 300);
