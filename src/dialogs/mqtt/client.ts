@@ -13,10 +13,43 @@ import type * as Tls from 'node:tls';
 
 export type ClientFactory = (opts: IClientOptions) => MqttClient;
 
+/**
+ * mqtt-packet keeps, for ever, one Buffer per packet length under 16,384 that
+ * it has written (the encoded "remaining length"), cut from Node's Buffer
+ * pool: each cached length pins a whole pool slab, 64 KiB on Node 24. Replies
+ * and deltas come in every length, so RSS grew by ~14 MB per 5,000 turns
+ * (scripts/bench/load.ts), towards 1 GiB. Its writer takes the function that
+ * makes those buffers from numbers.js when it loads, so it is replaced first
+ * with one whose buffers own their few bytes. Returns false (and changes
+ * nothing) if mqtt-packet is not shaped as expected.
+ */
+export async function unpinVarIntCache(): Promise<boolean> {
+  type Numbers = { genBufVariableByteInt?: ((n: number) => Buffer) & { aeonUnpinned?: true } };
+  let numbers: Numbers;
+  try {
+    numbers = ((await import('mqtt-packet/numbers.js')) as { default: Numbers }).default;
+  } catch {
+    return false;
+  }
+  const make = numbers.genBufVariableByteInt;
+  if (typeof make !== 'function') return false;
+  if (make.aeonUnpinned) return true;
+  const own = (n: number): Buffer => {
+    const pooled = make(n);
+    const b = Buffer.alloc(pooled.length); // never from the pool
+    pooled.copy(b);
+    return b;
+  };
+  numbers.genBufVariableByteInt = Object.assign(own, { aeonUnpinned: true as const });
+  return true;
+}
+
 /** Loads what `url` needs; the returned function creates (and starts connecting) the client. Throws for a URL it cannot use. */
 export async function loadClientFactory(url: string, env: NodeJS.ProcessEnv = process.env): Promise<ClientFactory> {
   const u = new URL(url);
   const scheme = u.protocol.replace(/:$/, '');
+  // Before mqtt.js (and with it mqtt-packet's writer) loads.
+  await unpinVarIntCache();
   if ((scheme !== 'mqtt' && scheme !== 'mqtts') || env.MQTTJS_SOCKS_PROXY) {
     const { connect } = await import('mqtt');
     return (opts) => connect(url, { ...opts, writeCache: false });
