@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import v8 from 'node:v8';
 import { Agent } from '../../src/agent/agent.ts';
 import type { ToolRunner } from '../../src/agent/turn.ts';
 import { parseConfig } from '../../src/config/index.ts';
@@ -242,5 +243,17 @@ describe('compaction', () => {
     assert.ok(llm.requests.some(isSummaryRequest), 'summarising was tried');
     assert.equal(store.getSession(KEY)!.summary, null);
     assert.ok(store.history(KEY, 100).messages.length < 12, 'old rows were trimmed from the window');
+  });
+
+  it('a finished turn leaves no abort signal behind (nothing grows with the number of turns)', async () => {
+    const { agent, llm } = setup([]);
+    for (let i = 0; i < 200; i++) {
+      llm.push(text(`answer ${i}`));
+      const res = await ask(agent, `question ${i}`, { chat: `c${i}` }).result;
+      assert.equal(res.error, undefined, `turn ${i}`);
+    }
+    // Each turn once kept an AbortSignal.timeout (and what hung on it) alive for turn_timeout_s (5 min).
+    const live = v8.queryObjects(AbortSignal, { format: 'count' });
+    assert.ok(live < 50, `${live} AbortSignals alive after 200 turns`);
   });
 });
