@@ -170,6 +170,11 @@ export function launch(kind: Kind, b: Build, boardName: string): Launch {
 
 // ---- aeon run as a child ----------------------------------------------------------
 
+/** Extra environment for every aeon child, as JSON in AEON_BENCH_ENV (experiments: MALLOC_*, NODE_OPTIONS). */
+function benchEnv(): Record<string, string> {
+  return process.env.AEON_BENCH_ENV ? (JSON.parse(process.env.AEON_BENCH_ENV) as Record<string, string>) : {};
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -331,7 +336,7 @@ export class Aeon {
     const child = spawn(l.cmd, [...l.args, 'run', '--config', file], {
       cwd: dir,
       stdio: ['ignore', fd, fd],
-      env: { PATH: process.env.PATH ?? '', HOME: home, ...l.env, ...o.env },
+      env: { PATH: process.env.PATH ?? '', HOME: home, ...l.env, ...o.env, ...benchEnv() },
     });
     if (typeof fd === 'number') fs.closeSync(fd);
     const a = new Aeon(child, port, dir, logFile);

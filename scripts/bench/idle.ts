@@ -9,24 +9,28 @@
 // under the pi-zero-2w V8 flags, and node running the TypeScript sources.
 // Medians of --runs runs, the kinds interleaved so drift hits all alike.
 //
-//   node scripts/bench/idle.ts [--runs 3] [--settle 3000] [--dist DIR] [--no-dialogs]
+//   node scripts/bench/idle.ts [--runs 3] [--settle 3000] [--dist DIR] [--dialogs telegram,mqtt|none] [--kinds binary,bundle,source]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Aeon, bareNode, bareStartMs, board, build, flag, launch, mb, median, opt, summary, table, verdict, type Launch } from './_lib.ts';
+import { Aeon, bareNode, bareStartMs, build, launch, mb, median, opt, summary, table, verdict, type Launch } from './_lib.ts';
 import { startPeers } from './_peers.ts';
 
 const RUNS = opt('runs', 3);
 const SETTLE = opt('settle', 3000);
-const dialogs = !flag('no-dialogs');
+const args = process.argv.slice(2);
+const list = (name: string, dflt: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1]! : dflt).split(',');
+const enabled = list('dialogs', 'telegram,mqtt').filter((d) => d === 'telegram' || d === 'mqtt');
 
 const b = build();
-const peers = await startPeers({ telegram: dialogs });
+const peers = await startPeers({ telegram: enabled.includes('telegram') });
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'aeon-bench-home-'));
 process.on('exit', () => fs.rmSync(home, { recursive: true, force: true }));
 
-const kinds: Launch[] = [launch('binary', b, 'x64'), launch('bundle', b, 'pi-zero-2w'), launch('source', b, 'pi-zero-2w')];
-const config = { dialogs: dialogs ? peers.dialogs() : {} };
+const wanted = list('kinds', 'binary,bundle,source');
+const kinds: Launch[] = [launch('binary', b, 'x64'), launch('bundle', b, 'pi-zero-2w'), launch('source', b, 'pi-zero-2w')].filter((k) => wanted.includes(k.kind));
+const all = peers.dialogs() as Record<string, unknown>;
+const config = { dialogs: Object.fromEntries(enabled.map((d) => [d, all[d]])) };
 
 interface Sample {
   startMs: number;
@@ -65,7 +69,8 @@ await peers.close();
 const base = { rss: median(bare.map((s) => s.rss)), heap: median(bare.map((s) => s.heap)), start: median(bareStart) };
 const med = (k: Launch, f: (s: Sample) => number) => median(samples.get(k)!.map(f));
 
-console.log(`Idle \`aeon run\`, ${dialogs ? 'Telegram (emulator) + MQTT (Mosquitto) + health' : 'health only'}, no turns; RSS ${SETTLE / 1000} s after ready, heap after a full GC; median of ${RUNS} (Node ${process.version}, ${process.arch}, ${os.cpus().length} CPUs)`);
+const what = [...(enabled.includes('telegram') ? ['Telegram'] : []), ...(enabled.includes('mqtt') ? ['MQTT'] : []), 'health'].join(' + ');
+console.log(`Idle \`aeon run\`, ${what} (Telegram: emulator, MQTT: Mosquitto), no turns; RSS ${SETTLE / 1000} s after ready, heap after a full GC; median of ${RUNS} (Node ${process.version}, ${process.arch}, ${os.cpus().length} CPUs)`);
 table(
   ['process', 'start → /readyz ms', 'vs node -e 0', 'RSS MB', 'vs bare node', 'anon MB', 'children MB', 'heap live MB', 'heap limit MB'],
   [
@@ -84,7 +89,6 @@ table(
   ],
 );
 
-const what = dialogs ? 'Telegram + MQTT + health' : 'health only';
 summary([
   ...kinds.map((k) => {
     const rss = med(k, (s) => s.rss + s.children);
@@ -97,4 +101,3 @@ summary([
     return { figure: `start → /readyz, ${k.kind === 'binary' ? 'binary' : k.kind === 'bundle' ? 'node + bundle' : 'node + sources'}`, value: `${ms.toFixed(0)} ms`, baseline: `${base.start.toFixed(0)} ms (node -e 0)`, ratio: `${r.toFixed(2)}×`, target: '≤ 3×', verdict: verdict(r, 3, '×') };
   }),
 ]);
-void board;

@@ -156,7 +156,7 @@ table(
     [`peak while ${SESSIONS} sessions stream (VmHWM; heap sampled)`, mb(peak.hwm), mb(peakHeap), mb(peakTotal)],
     row(`after ${done >> 1} turns, after a full GC`, mid.mem, mid.status),
     row(`after ${done} turns, after a full GC`, after.mem, after.status),
-    ['second half − first half (growth per 5,000 turns)', sign(after.mem.rss - mid.mem.rss), sign(after.status.heap_used_bytes - mid.status.heap_used_bytes), ''],
+    [`second half − first half (growth per ${done >> 1} turns)`, sign(after.mem.rss - mid.mem.rss), sign(after.status.heap_used_bytes - mid.status.heap_used_bytes), ''],
     ['pi-zero-2w budget (MemoryMax; heap_mb → V8 limit)', String(budget.memory_max_mb), `${budget.heap_mb} (limit ${mb(heapLimit, 0)})`, ''],
   ],
 );
