@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { MALLOC_ENV } from '../../src/device/budget.ts';
 
 export const REPO = path.resolve(import.meta.dirname, '..', '..');
 const MAIN = path.join(REPO, 'src', 'main.ts');
@@ -155,14 +156,16 @@ export interface Launch {
 
 /**
  * How to start each kind. Every kind gets --expose-gc (it only defines
- * `gc()`; the benchmark's SIGUSR2 uses it to read memory after a full GC).
+ * `gc()`; the benchmark's SIGUSR2 uses it to read memory after a full GC),
+ * and the malloc settings aeon's systemd unit gives it (MALLOC_ENV; from
+ * sources the re-exec adds them).
  */
 export function launch(kind: Kind, b: Build, boardName: string): Launch {
   switch (kind) {
     case 'binary':
-      return { kind, board: boardName, label: `aeon-x64 binary (${boardName} budget, x64 V8 flags baked in)`, cmd: b.binary, args: [], env: { NODE_OPTIONS: '--expose-gc' } };
+      return { kind, board: boardName, label: `aeon-x64 binary (${boardName} budget, x64 V8 flags baked in)`, cmd: b.binary, args: [], env: { ...MALLOC_ENV, NODE_OPTIONS: '--expose-gc' } };
     case 'bundle':
-      return { kind, board: boardName, label: `node ${v8Flags(board(boardName)).join(' ')} aeon-x64.js`, cmd: process.execPath, args: ['--expose-gc', ...v8Flags(board(boardName)), b.bundle], env: {} };
+      return { kind, board: boardName, label: `node ${v8Flags(board(boardName)).join(' ')} aeon-x64.js`, cmd: process.execPath, args: ['--expose-gc', ...v8Flags(board(boardName)), b.bundle], env: { ...MALLOC_ENV } };
     case 'source':
       return { kind, board: boardName, label: `node src/main.ts (${boardName} flags by re-exec)`, cmd: process.execPath, args: ['--expose-gc', MAIN], env: {} };
   }

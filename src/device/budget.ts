@@ -19,6 +19,17 @@ export const NO_REEXEC_ENV = 'AEON_NO_REEXEC';
 /** Set by the re-exec itself, so a second start can never loop. */
 export const REEXECED_ENV = 'AEON_REEXECED';
 
+/**
+ * glibc malloc settings aeon runs with (systemd/aeon.service sets the same;
+ * a test keeps them equal). Allocations of 32 KiB and more get their own
+ * mapping, returned to the kernel when freed: V8's parser and compiler zones
+ * peak at ~10 MB while aeon starts and glibc otherwise keeps that memory in
+ * its heap for good. Idle RSS 74.3 -> 64.5 MB, peak under load -13 MB, no
+ * measurable CPU per token or start-up cost (scripts/bench: idle, load, cpu).
+ * Read by glibc when the process starts, so it has to be in the environment.
+ */
+export const MALLOC_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '32768' };
+
 /** The V8 flags a budget asks for: heap limit, semi-space size, then the board's extra flags. */
 export function v8Flags(budget: Pick<BoardBudget, 'heap_mb' | 'semi_space_mb' | 'v8_flags'>): string[] {
   return [`--max-old-space-size=${budget.heap_mb}`, `--max-semi-space-size=${budget.semi_space_mb}`, ...budget.v8_flags];
@@ -66,7 +77,8 @@ export function ensureV8Flags(
     missing,
     command: opts.execPath ?? process.execPath,
     args: [...missing, ...execArgv, ...argv.slice(1)],
-    env: { ...env, [REEXECED_ENV]: '1' },
+    // The second start also picks up the malloc settings (an operator's own value wins).
+    env: { ...MALLOC_ENV, ...env, [REEXECED_ENV]: '1' },
   };
 }
 

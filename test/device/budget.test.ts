@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { BOARDS } from '../../src/config/boards.ts';
-import { ensureV8Flags, v8Flags } from '../../src/device/budget.ts';
+import { ensureV8Flags, MALLOC_ENV, v8Flags } from '../../src/device/budget.ts';
 
 const zero = BOARDS['pi-zero-2w']!.budget;
 const argv = ['/usr/bin/node', '/opt/aeon/src/main.ts', 'run', '--config', '/etc/aeon/aeon.json'];
@@ -24,6 +24,9 @@ describe('board budget: V8 flags', () => {
     assert.deepEqual(d.args, ['--max-old-space-size=64', '--max-semi-space-size=1', '--optimize-for-size', '--enable-source-maps', '/opt/aeon/src/main.ts', 'run', '--config', '/etc/aeon/aeon.json']);
     assert.equal(d.env.AEON_REEXECED, '1');
     assert.equal(d.env.PATH, '/usr/bin');
+    assert.equal(d.env.MALLOC_MMAP_THRESHOLD_, MALLOC_ENV.MALLOC_MMAP_THRESHOLD_, 'the second start gets the malloc settings too');
+    const own = ensureV8Flags(zero, argv, [], { MALLOC_MMAP_THRESHOLD_: '65536' }, { sea: false });
+    assert.equal(own.reexec && own.env.MALLOC_MMAP_THRESHOLD_, '65536', "an operator's own value wins");
   });
 
   it('adds only what is missing; an operator value (any spelling) wins', () => {

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import piZero from '../../boards/pi-zero-2w.json' with { type: 'json' };
+import { MALLOC_ENV } from '../../src/device/budget.ts';
 import { requireBinary } from './helpers/notify-socket.ts';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
@@ -77,6 +78,7 @@ describe('systemd/aeon.service', () => {
     assert.deepEqual(get('StateDirectory'), ['aeon']);
     assert.deepEqual(get('ConfigurationDirectory'), ['aeon']);
     assert.deepEqual(get('EnvironmentFile'), ['-/etc/aeon/env']);
+    for (const [k, v] of Object.entries(MALLOC_ENV)) assert.ok(get('Environment').includes(`${k}=${v}`), `the unit sets ${k}=${v} as src/device/budget.ts does`);
     assert.deepEqual(get('MemoryMax'), [`${piZero.budget.memory_max_mb}M`], 'defaults are the pi-zero-2w budget');
     for (const k of ['NoNewPrivileges', 'ProtectHome', 'PrivateTmp', 'PrivateDevices', 'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectControlGroups', 'LockPersonality', 'RestrictRealtime', 'RestrictSUIDSGID']) {
       assert.deepEqual(get(k), ['yes'], k);
