@@ -27,6 +27,29 @@ function moduleShim(srcDir) {
 }
 
 /**
+ * undici requires node:http2 when it loads, inside a try whose catch stands in
+ * `{ constants: {} }` for platforms without it. aeon never asks undici for
+ * HTTP/2 (`allowH2` stays off, so ALPN offers http/1.1 only), and loading
+ * node:http2 costs ~9 MB of RSS at idle (docs/benchmarks.md). For undici's
+ * files only, the require throws, and undici takes its own fallback.
+ */
+function noHttp2ForUndici() {
+  return {
+    name: 'aeon-no-http2-for-undici',
+    setup(build) {
+      build.onResolve({ filter: /^(node:)?http2$/ }, (args) => {
+        if (!/[\\/]node_modules[\\/]undici[\\/]/.test(args.importer)) return undefined;
+        return { path: 'http2', namespace: 'aeon-no-http2' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'aeon-no-http2' }, () => ({
+        contents: "throw new Error('node:http2 is left out of this build: aeon uses HTTP/1.1 only');",
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/**
  * Bundles for one board. Returns the code and map as strings (nothing written)
  * and esbuild's warnings.
  * @param {{root: string, name: string, commit: string, board: string, addonAsset: string, addonSha256: string}} o
@@ -65,7 +88,7 @@ export async function bundle(o) {
       AEON_BUILD: JSON.stringify({ commit: o.commit, board: o.board }),
       AEON_SEA: JSON.stringify({ script: o.name, map: `${o.name}.map`, addon: o.addonAsset, addonSha256: o.addonSha256 }),
     },
-    plugins: [moduleShim(srcDir)],
+    plugins: [moduleShim(srcDir), noHttp2ForUndici()],
   });
   const code = result.outputFiles.find((f) => f.path === outfile);
   const map = result.outputFiles.find((f) => f.path === `${outfile}.map`);

@@ -1,10 +1,11 @@
 // The process's one keep-alive HTTP agent for LLM requests, created on first
-// use. undici is imported lazily: loading it and making one request costs about
-// 28 MB of RSS (docs/measurements), which a process that never reaches an LLM
-// (aeon check, doctor, a broken config) should not pay, and start-up stays short.
+// use. undici is imported lazily (only its Agent and request, src/util/undici.ts):
+// loading it and making one request costs megabytes of RSS (docs/benchmarks.md),
+// which a process that never reaches an LLM (aeon check, doctor, a broken
+// config) should not pay, and start-up stays short.
 import type { Agent, Dispatcher } from 'undici';
 
-type Undici = typeof import('undici');
+type Undici = typeof import('../util/undici.ts');
 
 let undici: Promise<Undici> | undefined;
 // One agent per connect timeout (undici sets it per agent, not per request); in
@@ -12,7 +13,7 @@ let undici: Promise<Undici> | undefined;
 const agents = new Map<number, Agent>();
 
 export function loadUndici(): Promise<Undici> {
-  undici ??= import('undici');
+  undici ??= import('../util/undici.ts');
   return undici;
 }
 

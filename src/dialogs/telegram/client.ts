@@ -1,15 +1,18 @@
 // The Bot API client: node-telegram-bot-api's typed `Api` (one method per Bot
-// API method) with its requests sent by npm undici, the HTTP stack the LLM
-// layer already loads (docs/measurements). We override `Api.request` instead of
-// only injecting `fetch`: the library's transport probes `new Request(...)` on
-// every call to decide how to encode uploads, and touching that global loads
-// Node's bundled undici, a second HTTP stack of several megabytes. aeon never
-// uploads, so a JSON body is all it needs. Our retry policy lives in `call`, so
-// every method honours 429 `retry_after` the same way and a stop aborts every
-// wait. Errors leave this file as `TelegramError` with the bot token scrubbed:
-// the token is part of every API URL and must never reach a log or a person.
+// API method) with its requests sent by undici's Agent and `request`, the HTTP
+// stack the LLM layer already loads (src/util/undici.ts). We override
+// `Api.request` instead of only injecting `fetch`: the library's transport
+// probes `new Request(...)` on every call to decide how to encode uploads, and
+// touching that global loads Node's bundled undici, a second HTTP stack of
+// several megabytes; npm undici's own fetch would load its WHATWG streams and
+// the rest of the package (docs/benchmarks.md). aeon never uploads, so a JSON
+// body is all it needs. Our retry policy lives in `call`, so every method
+// honours 429 `retry_after` the same way and a stop aborts every wait. Errors
+// leave this file as `TelegramError` with the bot token scrubbed: the token is
+// part of every API URL and must never reach a log or a person.
 import { Api, TelegramApiError } from 'node-telegram-bot-api';
-import { Agent, fetch as undiciFetch } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent, request } from '../../util/undici.ts';
 import type { Secrets } from '../../util/secrets.ts';
 
 export class TelegramError extends Error {
@@ -119,22 +122,22 @@ export class TelegramClient {
   /** Downloads a file found by getFile, streaming, refusing more than `maxBytes`. */
   async download(filePath: string, maxBytes: number, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
     const url = `${this.apiRoot}/file/bot${this.#token}/${filePath.split('/').map(encodeURIComponent).join('/')}`;
-    let res: Awaited<ReturnType<typeof undiciFetch>>;
+    let res: Dispatcher.ResponseData;
     try {
-      res = await undiciFetch(url, { dispatcher: this.#dispatcher, signal: signal ?? AbortSignal.timeout(120_000) });
+      res = await request(url, { dispatcher: this.#dispatcher, signal: signal ?? AbortSignal.timeout(120_000) });
     } catch (err) {
       throw this.toError('file download', err);
     }
-    if (!res.ok || !res.body) {
-      await res.body?.cancel().catch(() => {});
-      throw new TelegramError('file download', res.status, `HTTP ${res.status}`);
+    if (res.statusCode < 200 || res.statusCode > 299) {
+      res.body.destroy();
+      throw new TelegramError('file download', res.statusCode, `HTTP ${res.statusCode}`);
     }
-    const length = Number(res.headers.get('content-length') ?? 0);
+    const length = Number(res.headers['content-length'] ?? 0);
     if (length > maxBytes) {
-      await res.body.cancel().catch(() => {});
+      res.body.destroy();
       throw new TelegramError('file download', 413, `file is ${length} bytes, more than ${maxBytes}`);
     }
-    return res.body as AsyncIterable<Uint8Array>;
+    return res.body;
   }
 
   /** Any failure as a token-free `TelegramError`. */
@@ -154,7 +157,7 @@ export class TelegramClient {
   }
 }
 
-/** `Api` whose every method is one JSON POST through undici. */
+/** `Api` whose every method is one JSON POST through undici's `request`. */
 class UndiciApi extends Api {
   readonly #base: string;
   readonly #dispatcher: Agent;
@@ -177,15 +180,15 @@ class UndiciApi extends Api {
     let status = 0;
     let text: string;
     try {
-      const res = await undiciFetch(this.#base + method, {
+      const res = await request(this.#base + method, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(params ?? {}),
         signal: signal ? AbortSignal.any([signal, limit]) : limit,
         dispatcher: this.#dispatcher,
       });
-      status = res.status;
-      text = await res.text();
+      status = res.statusCode;
+      text = await res.body.text();
     } catch (err) {
       const timedOut = limit.aborted && !signal?.aborted;
       throw new TelegramError(method, 0, timedOut ? 'request timed out' : signal?.aborted ? 'aborted' : this.#scrub(describeCause(err)));
