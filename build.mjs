@@ -133,7 +133,7 @@ async function main() {
   // Imported here, after the version check: they are TypeScript or need esbuild.
   const { bundle, sizesByPackage } = await import('./scripts/build/bundle.mjs');
   const { ensureNodeDist } = await import('./scripts/build/node-dist.mjs');
-  const { makeBlob, makeExecutable } = await import('./scripts/build/sea.mjs');
+  const { makeBlob, makeExecutable, nodeRunner } = await import('./scripts/build/sea.mjs');
   const { v8Flags } = await import('./src/device/budget.ts');
 
   const outDir = path.resolve(opts.out ?? path.join(root, 'dist'));
@@ -145,9 +145,9 @@ async function main() {
   const gen = spawnSync(process.execPath, [path.join(root, 'scripts', 'gen-validators.mjs'), '--if-stale'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   if (gen.status !== 0) fail('scripts/gen-validators.mjs failed');
 
-  // The blob must come from a node of exactly the target's version; blobs are arch-independent without snapshot and code cache.
+  // The blob must come from a node of exactly the target's version (sea.mjs: made by the target's own node when it can run here, for the code cache).
   const log = (m) => say(m);
-  const blobNode = process.version === `v${pinned}` ? process.execPath : ensureNodeDist(root, pinned, process.arch, log);
+  const hostNode = process.version === `v${pinned}` ? process.execPath : ensureNodeDist(root, pinned, process.arch, log);
 
   // xz takes a minute per board on one core: boards compress side by side while the next one builds.
   const compressing = [];
@@ -169,8 +169,10 @@ async function main() {
       fs.writeFileSync(path.join(work, script), b.code);
       fs.writeFileSync(path.join(work, addonAsset), addon);
       const execArgv = v8Flags(board.budget);
-      const blob = makeBlob({ dir: work, node: blobNode, main: script, assets: { [addonAsset]: addonAsset }, execArgv });
       const node = ensureNodeDist(root, pinned, arch, log);
+      const runner = nodeRunner(arch === process.arch ? hostNode : node, arch);
+      if (!runner) say(`${name}: cannot run the linux-${arch} node here (apt-get install -y qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross): building without V8's code cache, so this binary starts slower`);
+      const { blob, codeCache } = makeBlob({ dir: work, runner, fallbackNode: hostNode, main: script, assets: { [addonAsset]: addonAsset }, execArgv });
       const exe = path.join(work, `aeon-${name}`);
       for (const line of makeExecutable({ root, node, arch, blob, out: exe })) say(`postject: ${line}`);
 
@@ -192,7 +194,7 @@ async function main() {
         compressing.push(compress(target, xzLevel).then((size) => say(`${name}: ${path.basename(target)}.xz ${mb(size)} (xz -${xzLevel})`), (err) => err));
       }
       const top = sizesByPackage(b.metafile).slice(0, 6).map(([k, v]) => `${k} ${Math.round(v / 1024)}K`).join(', ');
-      say(`${name} (linux-${arch}): ${path.relative(process.cwd(), target) || target} ${mb(bin.length)}; bundle ${mb(b.code.length)} (${top}); execArgv ${execArgv.join(' ')}; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      say(`${name} (linux-${arch}): ${path.relative(process.cwd(), target) || target} ${mb(bin.length)}; bundle ${mb(b.code.length)} (${top}); execArgv ${execArgv.join(' ')}; ${codeCache ? 'code cache' : 'no code cache'}; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       say(`${name}: sha256 ${digest}`);
     } finally {
       fs.rmSync(work, { recursive: true, force: true });

@@ -1,7 +1,14 @@
-// The single-executable part: the SEA preparation blob (made by a Node of
-// exactly the version of the target's node, with neither snapshot nor code
-// cache, so one blob format serves x64 and arm64), the target's node stripped
-// of its debug symbols, and the blob injected into it with postject.
+// The single-executable part: the SEA preparation blob, the target's node
+// stripped of its debug symbols, and the blob injected into it with postject.
+//
+// The blob carries V8's code cache of the bundle: without it every start
+// compiles the 1.8 MB script (~65 ms of a 100 ms `aeon version` on x64, about
+// eight times that on a Pi Zero 2 W) and holds the compiler's memory
+// (docs/benchmarks.md). V8 takes a cache only from its own version and
+// architecture and with the same code-affecting flags, so the blob is made by
+// the target's own node (arm64 under qemu-aarch64-static on an x64 machine),
+// run with the board's V8 flags. Where that cannot run, the blob goes without
+// the cache: the binary works the same, and starts slower.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,17 +24,37 @@ function run(cmd, args, opts = {}) {
 }
 
 /**
- * Writes `sea-config.json` in `dir` and makes `dir/sea-prep.blob`. Every path
- * in the config is relative to `dir` (the blob records the main script's name,
- * which V8 then shows in stack frames: it must not carry the build machine's paths).
+ * How to run the target's node on this machine, or undefined: the node itself
+ * on its own architecture, arm64 under qemu-aarch64-static with Debian's arm64
+ * runtime (the packages CI installs, docs/build.md).
+ * @returns {{ cmd: string, args: string[], env: Record<string, string> } | undefined}
  */
-export function makeBlob({ dir, node, main, assets, execArgv }) {
+export function nodeRunner(node, arch, hostArch = process.arch) {
+  if (arch === hostArch) return { cmd: node, args: [], env: {} };
+  if (arch !== 'arm64') return undefined;
+  const sysroot = '/usr/aarch64-linux-gnu';
+  const qemu = ['/usr/bin/qemu-aarch64-static', '/usr/bin/qemu-aarch64'].find((p) => fs.existsSync(p));
+  if (!qemu || !fs.existsSync(path.join(sysroot, 'lib', 'ld-linux-aarch64.so.1'))) return undefined;
+  return { cmd: qemu, args: [node], env: { QEMU_LD_PREFIX: sysroot } };
+}
+
+/**
+ * Writes `sea-config.json` in `dir` and makes `dir/sea-prep.blob` with
+ * `runner` (nodeRunner: the target's node, which also builds the code cache)
+ * or, when it is undefined, with `fallbackNode` (a node of the same version on
+ * this machine) and no code cache. Every path in the config is relative to
+ * `dir` (the blob records the main script's name, which V8 then shows in stack
+ * frames: it must not carry the build machine's paths). Returns the blob's
+ * path and whether it has the code cache.
+ */
+export function makeBlob({ dir, runner, fallbackNode, main, assets, execArgv }) {
+  const codeCache = runner !== undefined;
   const config = {
     main,
     output: 'sea-prep.blob',
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
-    useCodeCache: false,
+    useCodeCache: codeCache,
     execArgv,
     // NODE_OPTIONS may still add flags (an operator raising the heap limit in
     // the unit without a rebuild); later flags win.
@@ -36,9 +63,17 @@ export function makeBlob({ dir, node, main, assets, execArgv }) {
   };
   fs.writeFileSync(path.join(dir, 'sea-config.json'), `${JSON.stringify(config, null, 2)}\n`);
   fs.rmSync(path.join(dir, 'sea-prep.blob'), { force: true });
-  // A clean environment: NODE_OPTIONS of the build shell must not leak into the blob's making.
-  run(node, ['--experimental-sea-config', 'sea-config.json'], { cwd: dir, env: { PATH: process.env.PATH ?? '' } });
-  return path.join(dir, 'sea-prep.blob');
+  // A clean environment: NODE_OPTIONS of the build shell must not leak into the
+  // blob's making. The board's V8 flags are given so the cache's flag hash
+  // matches the binary's (else V8 rejects it at every start, with a warning).
+  const env = { PATH: process.env.PATH ?? '' };
+  // --predictable fixes the order V8 lays the cache out in (else each build's
+  // bytes differ, and build.mjs is reproducible). V8 leaves it out of the flag
+  // hash, so the binary, which runs without it, still takes the cache
+  // (--hash-seed would do the same for the bytes, but is hashed: rejected).
+  if (codeCache) run(runner.cmd, [...runner.args, ...execArgv, '--predictable', '--experimental-sea-config', 'sea-config.json'], { cwd: dir, env: { ...env, ...runner.env } });
+  else run(fallbackNode, ['--experimental-sea-config', 'sea-config.json'], { cwd: dir, env });
+  return { blob: path.join(dir, 'sea-prep.blob'), codeCache };
 }
 
 /** The strip program for `arch` on this machine, and the Debian package that has it. */
