@@ -150,24 +150,26 @@ export interface Launch {
   label: string;
   cmd: string;
   args: string[];
-  /** `--expose-gc` reaches the binary through NODE_OPTIONS (it adds to the baked flags). */
+  /** AEON_GC_ON_SIGUSR2, and the malloc settings of the unit. */
   env: Record<string, string>;
 }
 
 /**
- * How to start each kind. Every kind gets --expose-gc (it only defines
- * `gc()`; the benchmark's SIGUSR2 uses it to read memory after a full GC),
- * and the malloc settings aeon's systemd unit gives it (MALLOC_ENV; from
- * sources the re-exec adds them).
+ * How to start each kind. Every kind gets AEON_GC_ON_SIGUSR2=1 (the
+ * benchmark's SIGUSR2 then runs a full GC, to read what is live; not
+ * --expose-gc, which would make the binary reject its code cache), and the
+ * malloc settings aeon's systemd unit gives it (MALLOC_ENV; from sources the
+ * re-exec adds them).
  */
 export function launch(kind: Kind, b: Build, boardName: string): Launch {
+  const gc = { AEON_GC_ON_SIGUSR2: '1' };
   switch (kind) {
     case 'binary':
-      return { kind, board: boardName, label: `aeon-x64 binary (${boardName} budget, x64 V8 flags baked in)`, cmd: b.binary, args: [], env: { ...MALLOC_ENV, NODE_OPTIONS: '--expose-gc' } };
+      return { kind, board: boardName, label: `aeon-x64 binary (${boardName} budget, x64 V8 flags baked in)`, cmd: b.binary, args: [], env: { ...MALLOC_ENV, ...gc } };
     case 'bundle':
-      return { kind, board: boardName, label: `node ${v8Flags(board(boardName)).join(' ')} aeon-x64.js`, cmd: process.execPath, args: ['--expose-gc', ...v8Flags(board(boardName)), b.bundle], env: { ...MALLOC_ENV } };
+      return { kind, board: boardName, label: `node ${v8Flags(board(boardName)).join(' ')} aeon-x64.js`, cmd: process.execPath, args: [...v8Flags(board(boardName)), b.bundle], env: { ...MALLOC_ENV, ...gc } };
     case 'source':
-      return { kind, board: boardName, label: `node src/main.ts (${boardName} flags by re-exec)`, cmd: process.execPath, args: ['--expose-gc', MAIN], env: {} };
+      return { kind, board: boardName, label: `node src/main.ts (${boardName} flags by re-exec)`, cmd: process.execPath, args: [MAIN], env: gc };
   }
 }
 
@@ -375,7 +377,7 @@ export class Aeon {
 
   /**
    * A full garbage collection inside aeon (SIGUSR2; only when started with
-   * --expose-gc, which the benchmark passes), then its memory.
+   * AEON_GC_ON_SIGUSR2=1, which the benchmark sets), then its memory.
    */
   async afterGc(): Promise<{ mem: ProcMem; status: AeonStatus }> {
     this.child.kill('SIGUSR2');

@@ -3,6 +3,7 @@
 import type { Config } from '../config/types.ts';
 import { defineAeonMetrics } from '../device/aeon-metrics.ts';
 import { ensureV8Flags, reexec } from '../device/budget.ts';
+import { fullGc } from '../device/full-gc.ts';
 import { Guard, guardDefaults } from '../device/guard.ts';
 import { HealthServer } from '../device/health-server.ts';
 import { LoopMonitor } from '../device/loop-monitor.ts';
@@ -80,10 +81,11 @@ export async function startDevice(rt: Runtime, config: Config): Promise<DeviceHa
 
   const guard = new Guard({ log, ...guardDefaults(config.budget) });
   guard.start();
-  // Benchmarks and leak hunts only: under --expose-gc (never set by aeon or its
-  // unit) SIGUSR2 runs a full GC, so memory read afterwards is what is live.
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc) process.on('SIGUSR2', () => gc());
+  // Benchmarks and leak hunts only: with AEON_GC_ON_SIGUSR2=1 (never set by
+  // aeon or its unit) SIGUSR2 runs a full GC, so memory read afterwards is
+  // what is live. Not --expose-gc: a V8 flag at start changes the flag hash
+  // and the binary's code cache is then rejected (docs/build.md).
+  if (process.env.AEON_GC_ON_SIGUSR2 === '1') process.on('SIGUSR2', fullGc);
   const watchdog = new Watchdog({
     notify,
     log,
