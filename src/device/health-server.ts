@@ -4,7 +4,6 @@
 // bodies. Off loopback a bearer token guards everything except /healthz.
 // Every request is bounded (URL, headers, body, time, connections) and no
 // input can throw out of a handler.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { http, STATUS_CODES } from '../util/node-http.ts';
 import type { Socket } from 'node:net';
@@ -204,7 +203,7 @@ export class HealthServer {
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? '');
     if (!m) return false;
     // Equal-length digests compared in constant time: neither the content nor the length of the token leaks.
-    return timingSafeEqual(sha256(m[1]!), this.#tokenHash!);
+    return crypto().timingSafeEqual(sha256(m[1]!), this.#tokenHash!);
   }
 
   #tooLarge(req: IncomingMessage, res: ServerResponse): void {
@@ -248,6 +247,10 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
+// node:crypto only when a token is configured: loading it costs ~2 MB of RSS
+// (docs/benchmarks.md), and the usual loopback-only server never needs it.
+const crypto = () => process.getBuiltinModule('node:crypto');
+
 function sha256(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
+  return crypto().createHash('sha256').update(s).digest();
 }

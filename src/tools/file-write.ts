@@ -2,7 +2,6 @@
 // content goes to a temporary file in the same folder, is flushed, then renamed
 // over the target, so a crash or power cut (the norm on a Pi) leaves either
 // the old file or the new one, never half of each.
-import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -53,7 +52,9 @@ export function fileWriteTool(ws: Workspace, max_bytes: number): Tool<FileWriteA
 
 async function replace(target: string, content: string, appendTo: Stats | null, mode: number | undefined): Promise<void> {
   // Dot-prefixed and random, in the target's folder so rename stays on one file system.
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  // node:crypto loads on the first write, not at start-up (~2 MB of RSS, docs/benchmarks.md).
+  const random = process.getBuiltinModule('node:crypto').randomBytes(6).toString('hex');
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${random}.tmp`);
   try {
     if (appendTo) await fs.copyFile(target, tmp, constants.COPYFILE_EXCL);
     const fh = await fs.open(tmp, appendTo ? APPEND_FLAGS : NEW_FLAGS, 0o666);
