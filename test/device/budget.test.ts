@@ -12,7 +12,7 @@ const argv = ['/usr/bin/node', '/opt/aeon/src/main.ts', 'run', '--config', '/etc
 
 describe('board budget: V8 flags', () => {
   it('derives the flags from the budget', () => {
-    assert.deepEqual(v8Flags(zero), ['--max-old-space-size=64', '--max-semi-space-size=1', '--optimize-for-size']);
+    assert.deepEqual(v8Flags(zero), ['--max-old-space-size=64', '--max-semi-space-size=1', '--optimize-for-size', '--liftoff-only']);
     assert.deepEqual(v8Flags(BOARDS.x64!.budget), ['--max-old-space-size=512', '--max-semi-space-size=16']);
   });
 
@@ -21,7 +21,7 @@ describe('board budget: V8 flags', () => {
     assert.equal(d.reexec, true);
     if (!d.reexec) return;
     assert.equal(d.command, '/usr/bin/node');
-    assert.deepEqual(d.args, ['--max-old-space-size=64', '--max-semi-space-size=1', '--optimize-for-size', '--enable-source-maps', '/opt/aeon/src/main.ts', 'run', '--config', '/etc/aeon/aeon.json']);
+    assert.deepEqual(d.args, ['--max-old-space-size=64', '--max-semi-space-size=1', '--optimize-for-size', '--liftoff-only', '--enable-source-maps', '/opt/aeon/src/main.ts', 'run', '--config', '/etc/aeon/aeon.json']);
     assert.equal(d.env.AEON_REEXECED, '1');
     assert.equal(d.env.PATH, '/usr/bin');
     assert.equal(d.env.MALLOC_MMAP_THRESHOLD_, MALLOC_ENV.MALLOC_MMAP_THRESHOLD_, 'the second start gets the malloc settings too');
@@ -32,8 +32,8 @@ describe('board budget: V8 flags', () => {
   it('adds only what is missing; an operator value (any spelling) wins', () => {
     const d = ensureV8Flags(zero, argv, ['--max_old_space_size=100'], {}, { sea: false });
     assert.ok(d.reexec);
-    if (d.reexec) assert.deepEqual(d.missing, ['--max-semi-space-size=1', '--optimize-for-size']);
-    const viaEnv = ensureV8Flags(zero, argv, ['--optimize-for-size'], { NODE_OPTIONS: '--max-old-space-size=80 --max-semi-space-size=2' }, { sea: false });
+    if (d.reexec) assert.deepEqual(d.missing, ['--max-semi-space-size=1', '--optimize-for-size', '--liftoff-only']);
+    const viaEnv = ensureV8Flags(zero, argv, ['--optimize-for-size', '--liftoff-only'], { NODE_OPTIONS: '--max-old-space-size=80 --max-semi-space-size=2' }, { sea: false });
     assert.deepEqual(viaEnv, { reexec: false, reason: 'flags already set' });
   });
 
