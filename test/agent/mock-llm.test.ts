@@ -3,7 +3,6 @@
 // contract: our reading of the protocol is not the only one tested.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/index.ts';
@@ -12,6 +11,7 @@ import { closeSharedAgents } from '../../src/llm/http-agent.ts';
 import { silentLogger } from '../../src/log.ts';
 import { Runtime } from '../../src/runtime.ts';
 import { chatRule, errorRule, startMockLlm, type MockLlm } from '../helpers/mock-llm.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 describe('agent loop against @dwmkerr/mock-llm', () => {
   let mock: MockLlm;
@@ -21,7 +21,7 @@ describe('agent loop against @dwmkerr/mock-llm', () => {
       rules: [chatRule('The greenhouse is at 23.4 degrees and the window is closed.'), errorRule(429, 'Rate limit reached for requests', 'rate_limit_exceeded', { match: "contains(body.messages[-1].content, 'flood')" })],
       chunkSize: 7,
     });
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aeon-mockllm-'));
+    const dir = tempDir('aeon-mockllm-');
     const { config, secrets } = parseConfig(
       JSON.stringify({ device: { data_dir: dir }, agents: { main: { provider: 'openai-compatible', model: 'mock', base_url: mock.url, retries: 0, tools: ['current_time'] } } }),
       path.join(dir, 'aeon.json'),

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, EMBEDDED, loadConfig, parseConfig } from '../../src/config/index.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const MIN = { agents: { main: { provider: 'ollama', model: 'llama3.2' } } };
 
@@ -130,7 +130,7 @@ describe('config', () => {
   });
 
   it('warns when a file holding secrets is readable by others', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aeon-cfg-'));
+    const dir = tempDir('aeon-cfg-');
     const file = path.join(dir, 'aeon.json');
     fs.writeFileSync(file, JSON.stringify({ agents: { main: { provider: 'openai', model: 'gpt-4o', api_key: 'sk-literal-123456' } } }), { mode: 0o644 });
     fs.chmodSync(file, 0o644);
@@ -142,7 +142,7 @@ describe('config', () => {
   });
 
   it('does not warn when secrets come from the environment', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aeon-cfg-'));
+    const dir = tempDir('aeon-cfg-');
     const file = path.join(dir, 'aeon.json');
     fs.writeFileSync(file, JSON.stringify({ agents: { main: { provider: 'openai', model: 'gpt-4o', api_key: '${K}' } } }), { mode: 0o644 });
     fs.chmodSync(file, 0o644);
@@ -150,7 +150,7 @@ describe('config', () => {
   });
 
   it('finds ./aeon.json, then XDG, then /etc, else uses the embedded default', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aeon-cfg-'));
+    const dir = tempDir('aeon-cfg-');
     const env = { HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'xdg') };
     const embedded = loadConfig({ cwd: dir, env });
     assert.equal(embedded.config.source, fs.existsSync('/etc/aeon/aeon.json') ? '/etc/aeon/aeon.json' : EMBEDDED);

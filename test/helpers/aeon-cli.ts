@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { tempDir } from './tmp.ts';
 
 export const MAIN = path.resolve(import.meta.dirname, '../../src/main.ts');
 
@@ -38,7 +39,7 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: 
 
 /** A temp dir holding an aeon.json built from `config` (data_dir inside it). */
 export function tempConfig(config: Record<string, any>): { dir: string; file: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aeon-cli-'));
+  const dir = tempDir('aeon-cli-');
   const file = path.join(dir, 'aeon.json');
   const full = { ...config, device: { data_dir: path.join(dir, 'data'), ...config.device } };
   fs.writeFileSync(file, JSON.stringify(full, null, 2), { mode: 0o600 });

@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
 import { Store } from '../../src/store/index.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const WRITER = `
 import { Store } from ${JSON.stringify(path.resolve(import.meta.dirname, '../../src/store/index.ts'))};
@@ -27,7 +27,7 @@ for (let i = 0; ; i++) {
 
 for (const round of [1, 2, 3]) {
   it(`survives kill -9 during writes (round ${round})`, async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aeon-crash-'));
+    const dir = tempDir('aeon-crash-');
     const file = path.join(dir, 'aeon.db');
     const child = spawn(process.execPath, ['--input-type=module', '-e', WRITER, file], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
