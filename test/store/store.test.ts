@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { SCHEMA_VERSION, Store, StoreError } from '../../src/store/index.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 function tmpDb(): string {
-  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aeon-store-')), 'sub', 'aeon.db');
+  return path.join(tempDir('aeon-store-'), 'sub', 'aeon.db');
 }
 
 const PARTS = { agent_id: 'main', dialog: 'cli', chat: 'default' };
@@ -38,6 +38,7 @@ describe('store', () => {
     assert.equal(a.db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(a.db.pragma('synchronous', { simple: true }), 1); // NORMAL
     assert.equal(a.db.pragma('auto_vacuum', { simple: true }), 2); // INCREMENTAL
+    assert.equal(a.db.pragma('page_size', { simple: true }), 1024, 'small pages: fewer bytes written per commit');
     a.close();
     const b = Store.open({ path: file });
     assert.equal(b.history('k', 5).messages[0]!.content, 'hello');
@@ -68,6 +69,18 @@ describe('store', () => {
     assert.equal(store.clearSession('a'), 1);
     assert.equal(store.getSession('a'), undefined);
     assert.equal(store.history('b', 5).messages[0]!.content, 'B');
+  });
+
+  it('keeps the page size of a database made by an earlier aeon', () => {
+    const file = tmpDb();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const old = new Database(file);
+    old.pragma('page_size = 4096');
+    old.exec('CREATE TABLE t (x)');
+    old.close();
+    const s = Store.open({ path: file });
+    assert.equal(s.db.pragma('page_size', { simple: true }), 4096);
+    s.close();
   });
 
   it('sums usage per day, model and user', () => {
