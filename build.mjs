@@ -30,6 +30,8 @@ const USAGE = `usage: node build.mjs (--board NAME ... | --all) [options]
   --xz LEVEL     xz preset for the download copy, 0-9 with optional e (default: 6)
   --no-xz        skip the .xz copy (quicker, for development)
   --with-bundle  also write aeon-<board>.js and its SQLite addon, to run with a plain node
+  --arch ARCH    build for x64 or arm64 instead of each board's own architecture,
+                 named aeon-<board>-<arch> (a Pi's budget on an x64 machine, for benchmarks)
   -h, --help     this text`;
 
 function boardNames() {
@@ -110,6 +112,7 @@ async function main() {
         xz: { type: 'string' },
         'no-xz': { type: 'boolean' },
         'with-bundle': { type: 'boolean' },
+        arch: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -124,6 +127,7 @@ async function main() {
   const boards = opts.all ? known : [...new Set(opts.board ?? [])];
   if (!boards.length) fail(`name a board or --all\n\n${USAGE}`, 64);
   for (const b of boards) if (!known.includes(b)) fail(`unknown board "${b}" (boards/: ${known.join(', ')})`, 64);
+  if (opts.arch !== undefined && !['x64', 'arm64'].includes(opts.arch)) fail(`--arch takes x64 or arm64, got "${opts.arch}"`, 64);
   const xzLevel = opts['no-xz'] ? undefined : (opts.xz ?? '6');
   if (xzLevel !== undefined && !/^\d(e)?$/.test(xzLevel)) fail(`--xz takes 0-9 with an optional e, got "${xzLevel}"`, 64);
   if (Number(process.versions.node.split('.')[0]) < 24) {
@@ -154,12 +158,14 @@ async function main() {
   for (const name of boards) {
     const t0 = Date.now();
     const board = JSON.parse(fs.readFileSync(path.join(root, 'boards', `${name}.json`), 'utf8'));
-    const arch = board.arch;
+    const arch = opts.arch ?? board.arch;
+    // Another architecture than the board's own gets its name in the file names.
+    const out = arch === board.arch ? name : `${name}-${arch}`;
     const addonSrc = path.join(root, 'node_modules', 'better-sqlite3', 'prebuilds', `linux-${arch}.node`);
     if (!fs.existsSync(addonSrc)) fail(`${addonSrc} is missing: run npm ci`);
     const addon = fs.readFileSync(addonSrc);
     const addonAsset = `better_sqlite3-linux-${arch}.node`;
-    const script = `aeon-${name}.js`;
+    const script = `aeon-${out}.js`;
 
     const b = await bundle({ root, name: script, commit, board: name, addonAsset, addonSha256: sha256(addon) });
     for (const w of b.warnings) say(`esbuild: ${w}`);
@@ -173,16 +179,16 @@ async function main() {
       const runner = nodeRunner(arch === process.arch ? hostNode : node, arch);
       if (!runner) say(`${name}: cannot run the linux-${arch} node here (apt-get install -y qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross): building without V8's code cache, so this binary starts slower`);
       const { blob, codeCache } = makeBlob({ dir: work, runner, fallbackNode: hostNode, main: script, assets: { [addonAsset]: addonAsset }, execArgv });
-      const exe = path.join(work, `aeon-${name}`);
+      const exe = path.join(work, `aeon-${out}`);
       for (const line of makeExecutable({ root, node, arch, blob, out: exe })) say(`postject: ${line}`);
 
       const bin = fs.readFileSync(exe);
       const digest = sha256(bin);
-      const target = path.join(outDir, `aeon-${name}`);
+      const target = path.join(outDir, `aeon-${out}`);
       moveInto(exe, target);
       fs.chmodSync(target, 0o755);
       // `sha256sum -c aeon-<board>.sha256` next to the (decompressed) binary checks it.
-      writeAtomic(`${target}.sha256`, `${digest}  aeon-${name}\n`);
+      writeAtomic(`${target}.sha256`, `${digest}  aeon-${out}\n`);
       writeAtomic(path.join(outDir, `${script}.map`), b.map);
       if (opts['with-bundle']) {
         writeAtomic(path.join(outDir, script), b.code);

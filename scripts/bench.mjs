@@ -5,10 +5,11 @@
 //   npm run bench                     the suite (~6 min on 2 cores), then the table
 //   npm run bench -- idle cpu         the benchmarks whose names contain these words
 //   npm run bench -- --list           what there is
-//   npm run bench -- --dist DIR       measure an existing build (build.mjs --board x64 --with-bundle)
+//   npm run bench -- --dist DIR       measure an existing build (build.mjs --board x64 --with-bundle, and --board pi-zero-2w --arch x64)
 //
-// The suite builds the x64 binary and its bundle from the current sources once
-// (~4 s, into a temp directory: dist/ may hold an older build) and hands it to
+// The suite builds the x64 binary, its bundle, and the pi-zero-2w binary for x64
+// (the Pi's budget and V8 flags on this machine) from the current sources once
+// (~8 s, into a temp directory: dist/ may hold an older build) and hands them to
 // every benchmark. The benchmarks run one after another so they do not disturb
 // each other; figures are medians of several runs, and the machine should be
 // otherwise idle (2 cores are easily disturbed).
@@ -52,10 +53,11 @@ try {
   // One build for every benchmark that runs aeon as a child.
   if (!dist && names.some((n) => ['idle', 'load', 'cpu', 'latency', 'disk'].includes(n))) {
     dist = path.join(work, 'dist');
-    process.stderr.write('building aeon-x64 from the current sources (build.mjs --no-xz --with-bundle)...\n');
-    const r = spawnSync(process.execPath, [path.join(dir, '..', '..', 'build.mjs'), '--board', 'x64', '--no-xz', '--with-bundle', '--out', dist], { stdio: ['ignore', 'ignore', 'inherit'] });
-    if (r.status !== 0) {
-      console.error('build.mjs failed');
+    const { buildInto } = await import('./bench/_lib.ts');
+    try {
+      buildInto(dist);
+    } catch (err) {
+      console.error(err.message);
       process.exit(1);
     }
   }

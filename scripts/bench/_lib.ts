@@ -90,7 +90,10 @@ export function verdict(value: number, limit: number, unit: string, digits = 2):
 
 export interface Build {
   dir: string;
+  /** The x64 board's binary. */
   binary: string;
+  /** The pi-zero-2w board's binary built for x64 (build.mjs --arch x64): the Pi's flags and budget baked in. */
+  piBinary: string;
   /** The same bundle, to run with a plain node (outside the repository, whose package.json says "module"). */
   bundle: string;
 }
@@ -110,16 +113,18 @@ export function build(): Build {
     process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
     buildInto(dir);
   }
-  const b = { dir, binary: path.join(dir, 'aeon-x64'), bundle: path.join(dir, 'aeon-x64.js') };
-  for (const f of [b.binary, b.bundle]) if (!fs.existsSync(f)) throw new Error(`${f} is missing (build with build.mjs --board x64 --with-bundle)`);
+  const b = { dir, binary: path.join(dir, 'aeon-x64'), piBinary: path.join(dir, 'aeon-pi-zero-2w-x64'), bundle: path.join(dir, 'aeon-x64.js') };
+  for (const f of [b.binary, b.piBinary, b.bundle]) if (!fs.existsSync(f)) throw new Error(`${f} is missing (build with build.mjs --board x64 --with-bundle, and --board pi-zero-2w --arch x64)`);
   return b;
 }
 
 export function buildInto(dir: string): void {
   if (process.arch !== 'x64') throw new Error(`the benchmarks run the x64 binary; this machine is ${process.arch}`);
-  process.stderr.write(`building aeon-x64 into ${dir} (build.mjs --no-xz --with-bundle)...\n`);
-  const r = spawnSync(process.execPath, [path.join(REPO, 'build.mjs'), '--board', 'x64', '--no-xz', '--with-bundle', '--out', dir], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`build.mjs failed:\n${r.stderr}`);
+  process.stderr.write(`building aeon-x64 and aeon-pi-zero-2w-x64 into ${dir} (build.mjs --no-xz --with-bundle)...\n`);
+  for (const args of [['--board', 'x64', '--with-bundle'], ['--board', 'pi-zero-2w', '--arch', 'x64']]) {
+    const r = spawnSync(process.execPath, [path.join(REPO, 'build.mjs'), ...args, '--no-xz', '--out', dir], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`build.mjs ${args.join(' ')} failed:\n${r.stderr}`);
+  }
 }
 
 // ---- boards and process kinds --------------------------------------------------
@@ -165,12 +170,19 @@ export function launch(kind: Kind, b: Build, boardName: string): Launch {
   const gc = { AEON_GC_ON_SIGUSR2: '1' };
   switch (kind) {
     case 'binary':
-      return { kind, board: boardName, label: `aeon-x64 binary (${boardName} budget, x64 V8 flags baked in)`, cmd: b.binary, args: [], env: { ...MALLOC_ENV, ...gc } };
+      if (boardName === 'x64') return { kind, board: boardName, label: 'aeon-x64 binary (x64 budget baked in)', cmd: b.binary, args: [], env: { ...MALLOC_ENV, ...gc } };
+      if (boardName === 'pi-zero-2w') return { kind, board: boardName, label: 'aeon-pi-zero-2w-x64 binary (pi-zero-2w budget and V8 flags baked in)', cmd: b.piBinary, args: [], env: { ...MALLOC_ENV, ...gc } };
+      throw new Error(`no binary of board ${boardName} in the benchmark build`);
     case 'bundle':
       return { kind, board: boardName, label: `node ${v8Flags(board(boardName)).join(' ')} aeon-x64.js`, cmd: process.execPath, args: [...v8Flags(board(boardName)), b.bundle], env: { ...MALLOC_ENV, ...gc } };
     case 'source':
       return { kind, board: boardName, label: `node src/main.ts (${boardName} flags by re-exec)`, cmd: process.execPath, args: [MAIN], env: gc };
   }
+}
+
+/** How a summary row names a launch: "binary, pi-zero-2w", "node + bundle, pi-zero-2w", "node + sources, pi-zero-2w". */
+export function kindName(l: Launch): string {
+  return `${l.kind === 'binary' ? 'binary' : l.kind === 'bundle' ? 'node + bundle' : 'node + sources'}, ${l.board}`;
 }
 
 // ---- aeon run as a child ----------------------------------------------------------

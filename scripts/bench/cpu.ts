@@ -14,7 +14,7 @@
 //
 //   node scripts/bench/cpu.ts [--tokens 2000] [--turns 20] [--rounds 3] [--dist DIR]
 import os from 'node:os';
-import { Aeon, build, cpuUs, launch, median, opt, summary, table, verdict, type Launch } from './_lib.ts';
+import { Aeon, build, cpuUs, launch, median, opt, summary, table, verdict, type Launch, kindName } from './_lib.ts';
 import { connectClient, startPeers } from './_peers.ts';
 import { sdkClient } from './_procs.ts';
 import { startStreamServer } from './_stream-server.ts';
@@ -54,7 +54,7 @@ async function aeonRound(a: Aeon): Promise<number> {
   return (a.cpuUs() - c0) / (TURNS * TOKENS);
 }
 
-const kinds: Launch[] = [launch('binary', b, 'x64'), launch('bundle', b, 'pi-zero-2w')];
+const kinds: Launch[] = [launch('binary', b, 'pi-zero-2w'), launch('binary', b, 'x64')];
 const shapes = ['per-event', 'burst'];
 const rows: string[][] = [];
 const result = new Map<string, { aeon: number; sdk: number }>();
@@ -84,7 +84,7 @@ for (const shape of shapes) {
         sv.push(await sdkRound());
       }
       const m = { aeon: median(av), sdk: median(sv) };
-      result.set(`${shape} ${k.kind}`, m);
+      result.set(`${shape} ${k.label}`, m);
       rows.push([shape, k.label, m.aeon.toFixed(2), m.sdk.toFixed(2), `${(m.aeon / m.sdk).toFixed(2)}×`]);
     } finally {
       await a.stop();
@@ -101,8 +101,8 @@ table(['arrival', 'aeon (SSE → agent → SQLite → MQTT deltas + reply)', 'ae
 
 summary(
   kinds.map((k) => {
-    const m = result.get(`per-event ${k.kind}`)!;
+    const m = result.get(`per-event ${k.label}`)!;
     const r = m.aeon / m.sdk;
-    return { figure: `CPU per streamed token, SSE → MQTT, ${k.kind === 'binary' ? 'binary' : 'node + bundle, pi-zero-2w flags'}`, value: `${m.aeon.toFixed(2)} µs`, baseline: `${m.sdk.toFixed(2)} µs (openai SDK iterator)`, ratio: `${r.toFixed(2)}×`, target: '≤ 1.5×', verdict: verdict(r, 1.5, '×') };
+    return { figure: `CPU per streamed token, SSE → MQTT, ${kindName(k)}`, value: `${m.aeon.toFixed(2)} µs`, baseline: `${m.sdk.toFixed(2)} µs (openai SDK iterator)`, ratio: `${r.toFixed(2)}×`, target: '≤ 1.5×', verdict: verdict(r, 1.5, '×') };
   }),
 );

@@ -26,7 +26,7 @@ const CHARS = 1024;
 const b = build();
 const peers = await startPeers({ telegram: false });
 const llm = await startLlmServer({ chars: CHARS, chunk: 4 });
-const l = launch('bundle', b, 'pi-zero-2w');
+const l = launch('binary', b, 'pi-zero-2w');
 const a = await Aeon.start(l, {
   config: { agents: { main: { provider: 'openai', model: 'gpt-4o-mini', api_key: 'sk-bench-0000', base_url: `${llm.url}/v1` } }, dialogs: peers.dialogs() },
   env: { AEON_LOG_LEVEL: 'info' },

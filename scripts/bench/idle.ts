@@ -5,7 +5,8 @@
 //     the heap in use after a full GC (what is live), and the RSS of any child
 //     process aeon keeps;
 //   - start-up: spawn → first 200 from /readyz, against `node -e 0` (spawn → exit).
-// For the single binary (x64 budget baked in), node running the same bundle
+// For the single binaries (the pi-zero-2w budget and flags built for x64, and
+// the x64 board), node running the same bundle
 // under the pi-zero-2w V8 flags, and node running the TypeScript sources.
 // Medians of --runs runs, the kinds interleaved so drift hits all alike.
 //
@@ -13,7 +14,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Aeon, bareNode, bareStartMs, build, launch, mb, median, opt, summary, table, verdict, type Launch } from './_lib.ts';
+import { Aeon, bareNode, bareStartMs, build, launch, mb, median, opt, summary, table, verdict, type Launch, kindName } from './_lib.ts';
 import { startPeers } from './_peers.ts';
 
 const RUNS = opt('runs', 3);
@@ -28,7 +29,7 @@ const home = fs.mkdtempSync(path.join(os.tmpdir(), 'aeon-bench-home-'));
 process.on('exit', () => fs.rmSync(home, { recursive: true, force: true }));
 
 const wanted = list('kinds', 'binary,bundle,source');
-const kinds: Launch[] = [launch('binary', b, 'x64'), launch('bundle', b, 'pi-zero-2w'), launch('source', b, 'pi-zero-2w')].filter((k) => wanted.includes(k.kind));
+const kinds: Launch[] = [launch('binary', b, 'pi-zero-2w'), launch('binary', b, 'x64'), launch('bundle', b, 'pi-zero-2w'), launch('source', b, 'pi-zero-2w')].filter((k) => wanted.includes(k.kind));
 const all = peers.dialogs() as Record<string, unknown>;
 const config = { dialogs: Object.fromEntries(enabled.map((d) => [d, all[d]])) };
 
@@ -93,11 +94,11 @@ summary([
   ...kinds.map((k) => {
     const rss = med(k, (s) => s.rss + s.children);
     const r = rss / base.rss;
-    return { figure: `idle RSS (${what}), ${k.kind === 'binary' ? 'binary' : k.kind === 'bundle' ? `node + bundle, ${k.board}` : `node + sources, ${k.board}`}`, value: `${mb(rss)} MB (heap ${mb(med(k, (s) => s.heapLive))})`, baseline: `${mb(base.rss)} MB (heap ${mb(base.heap)})`, ratio: `${r.toFixed(2)}×`, target: '≤ 1.5×', verdict: verdict(r, 1.5, '×') };
+    return { figure: `idle RSS (${what}), ${kindName(k)}`, value: `${mb(rss)} MB (heap ${mb(med(k, (s) => s.heapLive))})`, baseline: `${mb(base.rss)} MB (heap ${mb(base.heap)})`, ratio: `${r.toFixed(2)}×`, target: '≤ 1.5×', verdict: verdict(r, 1.5, '×') };
   }),
   ...kinds.map((k) => {
     const ms = med(k, (s) => s.startMs);
     const r = ms / base.start;
-    return { figure: `start → /readyz, ${k.kind === 'binary' ? 'binary' : k.kind === 'bundle' ? 'node + bundle' : 'node + sources'}`, value: `${ms.toFixed(0)} ms`, baseline: `${base.start.toFixed(0)} ms (node -e 0)`, ratio: `${r.toFixed(2)}×`, target: '≤ 3×', verdict: verdict(r, 3, '×') };
+    return { figure: `start → /readyz, ${kindName(k)}`, value: `${ms.toFixed(0)} ms`, baseline: `${base.start.toFixed(0)} ms (node -e 0)`, ratio: `${r.toFixed(2)}×`, target: '≤ 3×', verdict: verdict(r, 3, '×') };
   }),
 ]);

@@ -12,7 +12,7 @@
 //   node scripts/bench/latency.ts [--prompts 200] [--dist DIR]
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import { Aeon, build, launch, opt, pct, summary, table, type Launch } from './_lib.ts';
+import { Aeon, build, launch, opt, pct, summary, table, type Launch, kindName } from './_lib.ts';
 import { connectClient, startPeers } from './_peers.ts';
 import { sdkClient } from './_procs.ts';
 import { streamEvents } from './_stream-server.ts';
@@ -76,7 +76,7 @@ async function measure(send: () => void, end: Promise<unknown>): Promise<number>
 
 const rows: string[][] = [];
 const results: Array<{ name: string; xs: number[] }> = [];
-const kinds: Launch[] = [launch('binary', b, 'x64'), launch('bundle', b, 'pi-zero-2w')];
+const kinds: Launch[] = [launch('binary', b, 'pi-zero-2w'), launch('binary', b, 'x64')];
 for (const k of kinds) {
   const a = await Aeon.start(k, { config: { agents: { main: { provider: 'openai', model: 'gpt-4o-mini', api_key: 'sk-bench-0000', base_url: `${origin}/v1` } }, dialogs: peers.dialogs() }, env: { AEON_LOG_LEVEL: 'warn' } });
   const xs: number[] = [];
@@ -115,7 +115,7 @@ table(['path', 'p50 ms', 'p99 ms', 'max ms'], rows);
 
 summary(
   results.map((r, i) => ({
-    figure: `first LLM byte → first MQTT delta, ${kinds[i]!.kind === 'binary' ? 'binary' : 'node + bundle, pi-zero-2w'}`,
+    figure: `first LLM byte → first MQTT delta, ${kindName(kinds[i]!)}`,
     value: `p50 ${pct(r.xs, 0.5).toFixed(2)} / p99 ${pct(r.xs, 0.99).toFixed(2)} ms`,
     baseline: `p50 ${pct(base, 0.5).toFixed(2)} / p99 ${pct(base, 0.99).toFixed(2)} ms (SDK + mqtt.js)`,
     ratio: `${(pct(r.xs, 0.5) / pct(base, 0.5)).toFixed(2)}× p50`,

@@ -34,7 +34,7 @@ const budget = board(BOARD);
 const b = build();
 const peers = await startPeers({ telegram: true });
 const llm = await startLlmServer({ chars: 1024, chunk: 4 });
-const l = launch('bundle', b, BOARD);
+const l = launch('binary', b, BOARD);
 const aeon = await Aeon.start(l, {
   config: {
     agents: { main: { provider: 'openai', model: 'gpt-4o-mini', api_key: 'sk-bench-0000', base_url: `${llm.url}/v1`, tools: ['current_time'] } },
