@@ -129,12 +129,12 @@ export class TelegramClient {
       throw this.toError('file download', err);
     }
     if (res.statusCode < 200 || res.statusCode > 299) {
-      res.body.destroy();
+      discard(res.body);
       throw new TelegramError('file download', res.statusCode, `HTTP ${res.statusCode}`);
     }
     const length = Number(res.headers['content-length'] ?? 0);
     if (length > maxBytes) {
-      res.body.destroy();
+      discard(res.body);
       throw new TelegramError('file download', 413, `file is ${length} bytes, more than ${maxBytes}`);
     }
     return res.body;
@@ -203,6 +203,15 @@ class UndiciApi extends Api {
     const code = typeof body.error_code === 'number' ? body.error_code : status || 500;
     throw new TelegramApiError(code, typeof body.description === 'string' ? body.description : `HTTP ${status}`, body.parameters);
   }
+}
+
+/**
+ * Drops a response body unread. undici's body emits an AbortError when
+ * destroyed; with no listener that would be an uncaught exception.
+ */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 /** A failure's message plus its innermost cause (undici hides the useful part there). */
