@@ -8,6 +8,7 @@ import { createParser } from 'eventsource-parser';
 import type { Dispatcher } from 'undici';
 import type { LlmError, TransportLimits } from './types.ts';
 import { err, networkError, parseErrorBody, statusError, type ErrorContext } from './http-errors.ts';
+import { discard } from '../util/http-body.ts';
 import { loadUndici, sharedAgent } from './http-agent.ts';
 
 export interface SseRequest {
@@ -172,7 +173,7 @@ export async function* postSse(req: SseRequest, signal: AbortSignal): AsyncGener
     clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);
     if (body && !body.readableEnded) {
-      if (failed || why) body.destroy(); // a broken or abandoned exchange: free the socket now
+      if (failed || why) discard(body); // a broken or abandoned exchange: free the socket now
       else body.dump({ limit: bytes + DRAIN_MAX_BYTES, signal: AbortSignal.timeout(DRAIN_MAX_MS) }).catch(() => {});
     }
   }

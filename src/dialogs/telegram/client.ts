@@ -12,6 +12,7 @@
 // part of every API URL and must never reach a log or a person.
 import { Api, TelegramApiError } from 'node-telegram-bot-api';
 import type { Dispatcher } from 'undici';
+import { discard } from '../../util/http-body.ts';
 import { Agent, request } from '../../util/undici.ts';
 import type { Secrets } from '../../util/secrets.ts';
 
@@ -203,15 +204,6 @@ class UndiciApi extends Api {
     const code = typeof body.error_code === 'number' ? body.error_code : status || 500;
     throw new TelegramApiError(code, typeof body.description === 'string' ? body.description : `HTTP ${status}`, body.parameters);
   }
-}
-
-/**
- * Drops a response body unread. undici's body emits an AbortError when
- * destroyed; with no listener that would be an uncaught exception.
- */
-function discard(body: Dispatcher.ResponseData['body']): void {
-  body.on('error', () => {});
-  body.destroy();
 }
 
 /** A failure's message plus its innermost cause (undici hides the useful part there). */
