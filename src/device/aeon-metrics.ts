@@ -5,18 +5,10 @@
 // facts arrive through `observeTurn`, called once per finished turn.
 import fs from 'node:fs';
 import type { Metrics } from './metrics.ts';
+import type { TurnTelemetry } from '../agent/turn.ts';
 
-/** What a finished turn reports (structurally the agent's TurnTelemetry). */
-export interface TurnSample {
-  agent: string;
-  ok: boolean;
-  error_code?: string;
-  duration_ms: number;
-  ttft_ms?: number;
-  input: number;
-  output: number;
-  tool_calls: number;
-}
+/** What a finished turn reports: the agent's TurnTelemetry, less what metrics do not label by. */
+export type TurnSample = Omit<TurnTelemetry, 'session' | 'cost_usd'>;
 
 export interface AeonMetricSources {
   /** Readiness by part (store, telegram, mqtt...), e.g. Runtime.readiness. */
